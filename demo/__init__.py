@@ -1,0 +1,1 @@
+"""Tools to run printer-exporter against simulated printers, never against real networks."""

@@ -1,0 +1,150 @@
+"""The normalised device snapshot: the contract between collector, metrics and archive.
+
+One poll of one device makes one immutable `Snapshot`. Everything downstream
+(`/metrics`, `probe --output json`, pull_sync, the archive) reads the same
+object, so its JSON form (`printer-snapshot/1`, see docs/snapshot.md) may gain
+fields but never changes the meaning of one.
+
+Unknown is `None`, never a made-up number: an RFC 3805 sentinel lands in a
+`state` field, and the level, capacity and ratio stay `None`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "printer-snapshot/1"
+
+DeviceStatus = Literal["running", "warning", "testing", "down", "unknown"]
+PrinterStatus = Literal["idle", "printing", "warmup", "other", "unknown"]
+SupplyState = Literal["ok", "low", "empty", "some_remaining", "unknown", "unrestricted"]
+AlertSeverity = Literal["critical", "warning", "warning_binary", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    mac: str | None = None
+    firmware: str | None = None
+    color: bool | None = None
+    asset_number: str | None = None
+    sys_name: str | None = None
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    location: str | None = None
+    contact: str | None = None
+    uptime_seconds: float | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    device: DeviceStatus = "unknown"
+    printer: PrinterStatus = "unknown"
+    errors: tuple[str, ...] = ()
+    console: tuple[str, ...] = ()
+    covers: tuple[Cover, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    index: int
+    description: str | None
+    status: Literal["open", "closed", "interlock_open", "interlock_closed", "other", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One meter read. `source` names the OID or method, so every read is traceable."""
+
+    name: str
+    value: int
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Supply:
+    index: int
+    description: str | None
+    type: str
+    color: str | None
+    supply_class: Literal["consumed", "filled", "other"]
+    unit: str
+    level: int | None
+    max_capacity: int | None
+    remaining_ratio: float | None
+    state: SupplyState
+    raw_level: int | None = None
+    raw_max_capacity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tray:
+    index: int
+    name: str | None
+    media: str | None
+    level: int | None
+    max_capacity: int | None
+    remaining_ratio: float | None
+    state: SupplyState
+    raw_level: int | None = None
+    raw_max_capacity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    index: int
+    severity: AlertSeverity
+    training_level: str | None
+    group: str
+    group_index: int | None
+    location: int | None
+    code: str
+    description: str | None
+    time_ticks: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    target: str
+    taken_at: str
+    duration_seconds: float
+    reachable: bool
+    error: str | None = None
+    identity: Identity = field(default_factory=Identity)
+    status: Status = field(default_factory=Status)
+    counters: tuple[Counter, ...] = ()
+    supplies: tuple[Supply, ...] = ()
+    trays: tuple[Tray, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things the reader noticed about the agent (garbled values, truncated walks)."""
+
+    def counter(self, name: str) -> Counter | None:
+        for counter in self.counters:
+            if counter.name == name:
+                return counter
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `printer-snapshot/1` document, with the schema tag first."""
+        doc: dict[str, Any] = {"schema": SCHEMA}
+        doc.update(_plain(self))
+        return doc
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            key = "class" if f.name == "supply_class" else f.name
+            out[key] = _plain(getattr(value, f.name))
+        return out
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""Readers: Printer-MIB, Host-Resources, identity and vendor tables -> the snapshot model."""

@@ -1,0 +1,125 @@
+"""Read one device into one `Snapshot`: run every reader, time each, survive each.
+
+Readers run in sequence against one shared `DeviceData`, so a table two
+readers need is walked once. A reader that fails does not sink the poll:
+- an agent that stops answering mid-poll ends the poll (more requests would
+  only wait out more timeouts), but keeps what was read, with `error` set;
+- any other failure, including a bug of ours, costs only that reader's part
+  and leaves a warning in the snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from exporter.model import Snapshot
+from exporter.readers import oids
+from exporter.readers.alerts import read_alerts
+from exporter.readers.fetch import DeviceData
+from exporter.readers.identity import read_identity
+from exporter.readers.meters import read_counters
+from exporter.readers.status import read_status
+from exporter.readers.supplies import is_color_supply, read_supplies, read_trays
+from exporter.snmp import SnmpClient, SnmpError, SnmpTimeout
+
+log = logging.getLogger(__name__)
+
+Reader = Callable[[DeviceData], Awaitable[Any]]
+
+READERS: tuple[tuple[str, Reader], ...] = (
+    ("identity", read_identity),
+    ("status", read_status),
+    ("counters", read_counters),
+    ("supplies", read_supplies),
+    ("trays", read_trays),
+    ("alerts", read_alerts),
+)
+"""Snapshot field name and the reader that fills it, in the order they run."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderRun:
+    reader: str
+    seconds: float
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRead:
+    snapshot: Snapshot
+    readers: tuple[ReaderRun, ...]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def read_device(client: SnmpClient) -> DeviceRead:
+    started = time.perf_counter()
+    taken_at = utc_now()
+    data = DeviceData(client)
+    parts: dict[str, Any] = {}
+    runs: list[ReaderRun] = []
+    error: str | None = None
+    for name, reader in READERS:
+        t0 = time.perf_counter()
+        try:
+            parts[name] = await reader(data)
+        except SnmpTimeout as exc:
+            runs.append(ReaderRun(name, time.perf_counter() - t0, False))
+            error = str(exc) if not parts else f"{name}: {exc}"
+            break
+        except SnmpError as exc:
+            data.warn(f"{name}: {exc}")
+            ok = False
+        except Exception:  # a bug of ours must not cost the whole poll
+            log.exception("reader %s failed on %s", name, client.target)
+            data.warn(f"{name}: internal error while reading (see the exporter log)")
+            ok = False
+        else:
+            ok = True
+        runs.append(ReaderRun(name, time.perf_counter() - t0, ok))
+
+    if "identity" in parts:
+        parts["identity"] = dataclasses.replace(
+            parts["identity"], color=await _is_color(data, parts)
+        )
+    snapshot = Snapshot(
+        target=client.target,
+        taken_at=taken_at,
+        duration_seconds=round(time.perf_counter() - started, 6),
+        reachable=bool(parts),
+        error=error,
+        warnings=tuple(data.warnings),
+        **parts,
+    )
+    return DeviceRead(snapshot, tuple(runs))
+
+
+async def _is_color(data: DeviceData, parts: dict[str, Any]) -> bool | None:
+    """Colour or mono, from the marker's process colorants, else from the supplies' colours.
+
+    Uses only data already fetched; None when the device says nothing either way.
+    """
+    try:
+        colorants = list((await data.column(oids.PRT_MARKER_PROCESS_COLORANTS)).values())
+    except SnmpError:
+        colorants = []
+    counts = [c for c in colorants if isinstance(c, int) and c > 0]
+    if counts:
+        return max(counts) > 1
+    supplies = parts.get("supplies") or ()
+    colors = [
+        s.color for s in supplies if s.type in ("toner", "toner_cartridge", "ink", "ink_cartridge")
+    ]
+    if any(is_color_supply(c) for c in colors):
+        return True
+    if colors and all(c == "black" for c in colors):
+        return False
+    return None

@@ -1,0 +1,415 @@
+"""The SNMP client: GET and bounded walks over pysnmp 7's asyncio API.
+
+This is the only module that talks to pysnmp. Everything it returns is plain
+Python (see `exporter.snmp.types`) and every failure is an `SnmpError`.
+
+Printers are poor SNMP agents. The walk here assumes the worst:
+- it stops after `max_rows` rows and after `walk_timeout` seconds, because
+  some agents never end a table;
+- it stops when an agent returns an OID that is not greater than the last
+  one, because following it would loop forever;
+- it keeps the rows it read before any of those stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, ip_address
+from typing import Any, Protocol
+
+from pyasn1.type import univ
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.error import PySnmpError
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    Udp6TransportTarget,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as _auth
+from pysnmp.proto import errind, rfc1155, rfc1902, rfc1905
+
+from exporter.snmp.credentials import Credentials
+from exporter.snmp.errors import (
+    SnmpAuthError,
+    SnmpError,
+    SnmpProtocolError,
+    SnmpTimeout,
+    SnmpTransportError,
+)
+from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop, format_oid, is_under
+
+SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+_GET_BATCH = 16
+"""Varbinds per GET PDU: small enough for old agents' buffers, large enough to save trips."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpOptions:
+    """Per-request behaviour. The defaults suit a LAN full of slow printer NICs."""
+
+    timeout: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+    max_rows: int = 5000
+    walk_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0. Got: {self.timeout}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0. Got: {self.retries}")
+        if not 1 <= self.max_repetitions <= 200:
+            raise ValueError(f"max_repetitions must be 1..200. Got: {self.max_repetitions}")
+        if self.max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1. Got: {self.max_rows}")
+        if not self.walk_timeout > 0:
+            raise ValueError(f"walk_timeout must be > 0. Got: {self.walk_timeout}")
+
+
+@dataclass(slots=True)
+class TrafficStats:
+    """What one client sent and got back: requests include the first try of each PDU."""
+
+    requests: int = 0
+    responses: int = 0
+    varbinds: int = 0
+
+
+class SnmpClient(Protocol):
+    """What readers need from an agent. `MemoryClient` implements it for unit tests."""
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def credentials_name(self) -> str | None: ...
+
+    async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
+        """Values of the OIDs the agent has; absent ones are left out, not errors."""
+        ...
+
+    async def walk(self, root: Oid) -> Walk:
+        """Every row under `root`, bounded in rows and time."""
+        ...
+
+
+_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SnmpEngine] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _engine() -> SnmpEngine:
+    """One SNMP engine per event loop: pysnmp binds its dispatcher to the running loop."""
+    loop = asyncio.get_running_loop()
+    engine = _engines.get(loop)
+    if engine is None:
+        engine = SnmpEngine()
+        _engines[loop] = engine
+    return engine
+
+
+_AUTH = {
+    "MD5": _auth.USM_AUTH_HMAC96_MD5,
+    "SHA": _auth.USM_AUTH_HMAC96_SHA,
+    "SHA224": _auth.USM_AUTH_HMAC128_SHA224,
+    "SHA256": _auth.USM_AUTH_HMAC192_SHA256,
+    "SHA384": _auth.USM_AUTH_HMAC256_SHA384,
+    "SHA512": _auth.USM_AUTH_HMAC384_SHA512,
+}
+_PRIV = {
+    "DES": _auth.USM_PRIV_CBC56_DES,
+    "3DES": _auth.USM_PRIV_CBC168_3DES,
+    "AES": _auth.USM_PRIV_CFB128_AES,
+    "AES192": _auth.USM_PRIV_CFB192_AES,
+    "AES256": _auth.USM_PRIV_CFB256_AES,
+}
+_AUTH_FAILURES = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.AuthenticationFailure,
+    errind.AuthenticationError,
+    errind.UnknownSecurityName,
+    errind.UnsupportedSecurityLevel,
+    errind.DecryptionError,
+    errind.UnknownEngineID,
+    errind.NotInTimeWindow,
+)
+
+
+def _auth_data(creds: Credentials) -> CommunityData | UsmUserData:
+    if creds.version in (1, 2):
+        assert creds.community_string is not None
+        return CommunityData(creds.community_string.reveal(), mpModel=creds.version - 1)
+    kwargs: dict[str, Any] = {}
+    if creds.auth_protocol is not None and creds.auth_key is not None:
+        kwargs["authKey"] = creds.auth_key.reveal()
+        kwargs["authProtocol"] = _AUTH[creds.auth_protocol]
+    if creds.priv_protocol is not None and creds.priv_key is not None:
+        kwargs["privKey"] = creds.priv_key.reveal()
+        kwargs["privProtocol"] = _PRIV[creds.priv_protocol]
+    return UsmUserData(creds.username, **kwargs)
+
+
+def _to_python(value: Any) -> SnmpValue | None:
+    """pysnmp value -> plain Python; None for the v2 exceptions (absent).
+
+    Checks the pyasn1 base types: responses decoded without MIB lookup carry
+    them rather than the SNMP-specific subclasses.
+    """
+    if isinstance(
+        value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView | univ.Null
+    ):
+        return None  # Null first: pyasn1 derives it from OctetString
+    if isinstance(value, rfc1902.IpAddress | rfc1155.IpAddress):
+        raw = bytes(value.asOctets())
+        return IPv4Address(raw) if len(raw) == 4 else raw
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return tuple(value)
+    if isinstance(value, univ.Integer):
+        return int(value)
+    return None
+
+
+class PysnmpClient:
+    """An `SnmpClient` for one agent and one credential set."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        credentials: Credentials,
+        options: SnmpOptions | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._creds = credentials
+        self._options = options or SnmpOptions()
+        self._auth = _auth_data(credentials)
+        self._context = ContextData(contextName=credentials.context_name)
+        self._transport: UdpTransportTarget | Udp6TransportTarget | None = None
+        self.stats = TrafficStats()
+
+    @property
+    def target(self) -> str:
+        return f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
+
+    @property
+    def credentials_name(self) -> str | None:
+        return self._creds.name
+
+    @property
+    def options(self) -> SnmpOptions:
+        return self._options
+
+    async def _target(self) -> UdpTransportTarget | Udp6TransportTarget:
+        if self._transport is None:
+            opts = self._options
+            try:
+                version = ip_address(self._host).version
+            except ValueError:
+                version = 4
+            cls = Udp6TransportTarget if version == 6 else UdpTransportTarget
+            try:
+                self._transport = await cls.create(
+                    (self._host, self._port), timeout=opts.timeout, retries=opts.retries
+                )
+            except (PySnmpError, OSError) as exc:
+                raise SnmpTransportError(f"{self.target}: cannot resolve or open: {exc}") from exc
+        return self._transport
+
+    async def _request(self, kind: str, oids: Sequence[Oid]) -> list[tuple[Oid, Any]]:
+        target = await self._target()
+        varbinds = [ObjectType(ObjectIdentity(format_oid(o))) for o in oids]
+        engine = _engine()
+        self.stats.requests += 1
+        try:
+            if kind == "get":
+                result = await get_cmd(
+                    engine, self._auth, target, self._context, *varbinds, lookupMib=False
+                )
+            elif kind == "next":
+                result = await next_cmd(
+                    engine, self._auth, target, self._context, *varbinds, lookupMib=False
+                )
+            else:
+                result = await bulk_cmd(
+                    engine,
+                    self._auth,
+                    target,
+                    self._context,
+                    0,
+                    self._options.max_repetitions,
+                    *varbinds,
+                    lookupMib=False,
+                )
+        except PySnmpError as exc:
+            raise SnmpTransportError(f"{self.target}: {exc}") from exc
+        except OSError as exc:
+            raise SnmpTransportError(f"{self.target}: socket error: {exc}") from exc
+        error_indication, error_status, error_index, out = result
+        if error_indication:
+            raise self._indication_error(error_indication)
+        self.stats.responses += 1
+        if error_status and int(error_status) != 0:
+            raise _StatusError(int(error_status), int(error_index), str(error_status.prettyPrint()))
+        pairs = [(tuple(vb[0]), vb[1]) for vb in out]
+        self.stats.varbinds += len(pairs)
+        return pairs
+
+    def _indication_error(self, indication: Any) -> SnmpError:
+        if isinstance(indication, errind.RequestTimedOut):
+            return SnmpTimeout(
+                f"{self.target}: no response after {self._options.retries + 1} tries of "
+                f"{self._options.timeout:g}s ({self._creds.describe()})"
+            )
+        if isinstance(indication, _AUTH_FAILURES):
+            return SnmpAuthError(f"{self.target}: {indication} ({self._creds.describe()})")
+        return SnmpProtocolError(f"{self.target}: {indication}")
+
+    async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
+        found: dict[Oid, SnmpValue] = {}
+        for start in range(0, len(oids), _GET_BATCH):
+            found.update(await self._get_batch(list(oids[start : start + _GET_BATCH])))
+        return found
+
+    async def _get_batch(self, oids: list[Oid]) -> dict[Oid, SnmpValue]:
+        # SNMPv1 fails the whole PDU with noSuchName for one missing OID: drop that
+        # OID and ask again, at most once per OID in the batch.
+        for _ in range(len(oids) + 1):
+            if not oids:
+                return {}
+            try:
+                pairs = await self._request("get", oids)
+            except _StatusError as exc:
+                if exc.status == _NO_SUCH_NAME and 1 <= exc.index <= len(oids):
+                    del oids[exc.index - 1]
+                    continue
+                raise SnmpProtocolError(f"{self.target}: GET answered {exc.name}") from None
+            out: dict[Oid, SnmpValue] = {}
+            for oid, raw in pairs:
+                value = _to_python(raw)
+                if value is not None:
+                    out[oid] = value
+            return out
+        return {}
+
+    async def walk(self, root: Oid) -> Walk:
+        opts = self._options
+        deadline = time.monotonic() + opts.walk_timeout
+        kind = "next" if self._creds.version == 1 else "bulk"
+        rows: list[tuple[Oid, SnmpValue]] = []
+        last = root
+        stopped: WalkStop | None = None
+        while True:
+            if len(rows) >= opts.max_rows:
+                stopped = "max_rows"
+                break
+            if time.monotonic() >= deadline:
+                stopped = "deadline"
+                break
+            try:
+                pairs = await self._request(kind, [last])
+            except _StatusError as exc:
+                if exc.status == _NO_SUCH_NAME:  # SNMPv1 end of MIB view
+                    break
+                raise SnmpProtocolError(f"{self.target}: walk answered {exc.name}") from None
+            done, stopped, last = _extend(rows, pairs, root, last, opts.max_rows)
+            if done:
+                break
+        return Walk(root=root, rows=tuple(rows), stopped=stopped)
+
+
+def _extend(
+    rows: list[tuple[Oid, SnmpValue]],
+    pairs: Iterable[tuple[Oid, Any]],
+    root: Oid,
+    last: Oid,
+    max_rows: int,
+) -> tuple[bool, WalkStop | None, Oid]:
+    """Add one response's varbinds to `rows`. Returns (walk finished, why stopped, last OID)."""
+    got_any = False
+    for oid, raw in pairs:
+        got_any = True
+        if isinstance(raw, rfc1905.EndOfMibView) or not is_under(oid, root):
+            return True, None, last
+        if oid <= last:
+            return True, "non_increasing", last
+        value = _to_python(raw)
+        if value is not None:
+            rows.append((oid, value))
+        last = oid
+        if len(rows) >= max_rows:
+            return True, "max_rows", last
+    return not got_any, None, last
+
+
+_NO_SUCH_NAME = 2
+
+
+@dataclass
+class _StatusError(Exception):
+    status: int
+    index: int
+    name: str = field(default="")
+
+
+@dataclass
+class CredentialMemory:
+    """Which credential set last worked for each target, so the next poll tries it first."""
+
+    by_target: dict[str, str] = field(default_factory=dict)
+
+    def order(self, target: str, sets: Sequence[Credentials]) -> list[Credentials]:
+        known = self.by_target.get(target)
+        return sorted(sets, key=lambda c: c.name != known)
+
+    def remember(self, target: str, creds: Credentials) -> None:
+        self.by_target[target] = creds.name
+
+
+async def connect(
+    host: str,
+    port: int,
+    credential_sets: Sequence[Credentials],
+    options: SnmpOptions | None = None,
+    memory: CredentialMemory | None = None,
+) -> PysnmpClient:
+    """A client for the first credential set that the agent answers.
+
+    On v1/v2c a wrong community looks exactly like a dead host (the agent stays
+    silent), so every set costs a full timeout before the next is tried. That is
+    why the set that worked is remembered.
+    """
+    if not credential_sets:
+        raise ValueError("connect() needs at least one credential set")
+    probe_target = PysnmpClient(host, port, credential_sets[0], options).target
+    ordered = memory.order(probe_target, credential_sets) if memory else list(credential_sets)
+    failures: list[SnmpError] = []
+    for creds in ordered:
+        client = PysnmpClient(host, port, creds, options)
+        try:
+            await client.get([SYS_OBJECT_ID])
+        except (SnmpTimeout, SnmpAuthError) as exc:
+            failures.append(exc)
+            continue
+        if memory is not None:
+            memory.remember(client.target, creds)
+        return client
+    if all(isinstance(f, SnmpTimeout) for f in failures):
+        names = ", ".join(c.name for c in ordered)
+        raise SnmpTimeout(f"{probe_target}: no answer with any credential set ({names})")
+    auth = [f for f in failures if isinstance(f, SnmpAuthError)]
+    raise auth[0]

@@ -1,0 +1,54 @@
+"""Shared pytest fixtures: one real SNMP agent (snmpsim) on loopback for the whole session.
+
+Why one per session: snmpsim takes about a second to start and index the
+recordings, and every integration test can share it because the agent is
+read-only. Each `tests/fixtures/<name>.snmprec` answers SNMPv1/v2c on community
+`<name>` and SNMPv3 on context name `<name>`; `snmpv3.snmprec` also answers
+SNMPv3 in the empty context, the way real printers do.
+
+The fixture yields the `Simulator` itself: `.host`, `.port`, `.endpoints`,
+`.engine_id`, `.v3_users` (the table below) and `.v3_user(name)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo.simulator import Simulator, V3User
+
+FIXTURES = Path(__file__).parent / "fixtures"
+V3_COMMUNITY = "snmpv3"
+"""The recording served to SNMPv3 users, by context name `snmpv3` or the empty context."""
+
+V3_USERS: tuple[V3User, ...] = (
+    V3User("noauth"),
+    V3User("md5des", "MD5", "md5des-auth-key", "DES", "md5des-priv-key"),
+    V3User("shaaes", "SHA", "shaaes-auth-key", "AES", "shaaes-priv-key"),
+    V3User("sha256aes", "SHA256", "sha256aes-auth-key", "AES", "sha256aes-priv-key"),
+    V3User("sha512aes256", "SHA512", "sha512aes256-auth-key", "AES256", "sha512aes256-priv-key"),
+)
+"""Every user snmpsim 1.2.2 (pysnmp 7.1) serves; "AES" is AES-128 (RFC 3826).
+
+sha512aes256 is safe across client libraries: SHA-512 yields a 64-octet
+localized key, so AES-256 needs no key extension and the Blumenthal/Reeder
+split does not arise.
+"""
+
+
+def fixture_communities() -> list[str]:
+    return sorted(p.name.removesuffix(".snmprec") for p in FIXTURES.glob("*.snmprec"))
+
+
+@pytest.fixture(scope="session")
+def snmp_agent() -> Iterator[Simulator]:
+    """The session's snmpsim, serving tests/fixtures on 127.0.0.1 at a free UDP port."""
+    with Simulator(
+        FIXTURES,
+        [("127.0.0.1", None)],
+        v3_users=V3_USERS,
+        v3_empty_context=V3_COMMUNITY,
+    ) as agent:
+        yield agent
