@@ -47,7 +47,8 @@ def render(snapshot: Snapshot) -> str:
         lines.append("\nSupplies")
         for s in snapshot.supplies:
             name = (s.description or s.type)[:30]
-            lines.append(f"  {name:<30} {_bar(s.remaining_ratio, s.state)}  {s.type}")
+            kind = f"{s.type} (space left)" if s.supply_class == "filled" else s.type
+            lines.append(f"  {name:<30} {_bar(s.remaining_ratio, s.state)}  {kind}")
 
     if snapshot.trays:
         lines.append("\nTrays")

@@ -94,11 +94,19 @@ def usm(
     )
 
 
+_ALIASES = {"SHA1": "SHA", "AES128": "AES", "DES3": "3DES", "TRIPLEDES": "3DES"}
+
+
 def _pick(name: str, field: str, value: str | None, allowed: tuple[_P, ...]) -> _P | None:
-    if value is None or value == "":
+    """A protocol name in any common spelling ('sha-256', 'AES128', 'none') -> canonical."""
+    if value is None:
         return None
+    key = value.strip().upper().replace("-", "").replace("_", "")
+    if key in ("", "NONE"):
+        return None
+    key = _ALIASES.get(key, key)
     for candidate in allowed:
-        if candidate == value.upper().replace("-", ""):
+        if candidate == key:
             return candidate
     raise CredentialError(
         f"credentials {name!r}: {field} must be one of {', '.join(allowed)}. Got: {value!r}"

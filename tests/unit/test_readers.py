@@ -1,0 +1,127 @@
+"""Readers against the fixture recordings, served from memory (no network).
+
+The same fixtures are read over real SNMP in tests/integration/test_probe.py;
+here the in-memory client isolates the readers' logic from the transport.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from exporter.readers.device import READERS, read_device
+from exporter.snmp import SnmpProtocolError, SnmpTimeout
+from exporter.snmp.memory import MemoryClient, load_snmprec
+from exporter.snmp.types import Oid, SnmpValue, Walk
+from tests.oracle import FIXTURES, load_oracle, mismatches
+
+NAMES = ["color_mfp", "mono_printer", "sentinels", "snmpv3"]
+
+
+def client_for(name: str) -> MemoryClient:
+    return MemoryClient(load_snmprec(FIXTURES / f"{name}.snmprec"), target=f"{name}:161")
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_fixture_matches_its_oracle(name: str) -> None:
+    result = await read_device(client_for(name))
+    assert mismatches(load_oracle(name), result.snapshot.to_json()) == []
+    assert [run.reader for run in result.readers] == [name for name, _ in READERS]
+    assert all(run.ok for run in result.readers)
+
+
+async def test_broken_agent_reads_with_warnings_not_crashes() -> None:
+    result = await read_device(client_for("broken_agent"))
+    snap = result.snapshot
+    assert mismatches(load_oracle("broken_agent"), snap.to_json()) == []
+    assert any("number sent as a string" in w for w in snap.warnings)
+    assert any("hrPrinterDetectedErrorState" in w for w in snap.warnings)
+    # The string-typed meter is unambiguous digits: read, and flagged above.
+    total = snap.counter("total")
+    assert total is not None
+    assert total.value == 23817
+
+
+async def test_unreachable_device_gives_an_unreachable_snapshot() -> None:
+    client = MemoryClient({}, target="gone:161", reachable=False)
+    snap = (await read_device(client)).snapshot
+    assert not snap.reachable
+    assert snap.error is not None
+    assert "gone:161" in snap.error
+    assert snap.to_json()["identity"]["manufacturer"] is None
+
+
+class _FailingWalks(MemoryClient):
+    """Answers GETs, but fails walks of one subtree: an agent that chokes on one table."""
+
+    def __init__(self, values: Mapping[Oid, SnmpValue], bad: Oid, exc: Exception) -> None:
+        super().__init__(values, target="flaky:161")
+        self._bad = bad
+        self._exc = exc
+
+    async def walk(self, root: Oid) -> Walk:
+        if root[: len(self._bad)] == self._bad:
+            raise self._exc
+        return await super().walk(root)
+
+
+SUPPLIES = (1, 3, 6, 1, 2, 1, 43, 11)
+ALERTS = (1, 3, 6, 1, 2, 1, 43, 18)
+
+
+async def test_a_protocol_error_costs_only_that_reader() -> None:
+    values = load_snmprec(FIXTURES / "color_mfp.snmprec")
+    client = _FailingWalks(values, SUPPLIES, SnmpProtocolError("genErr on supplies"))
+    result = await read_device(client)
+    snap = result.snapshot
+    assert snap.reachable
+    assert snap.error is None
+    assert snap.supplies == ()
+    assert snap.alerts
+    assert snap.counter("total") is not None
+    assert any("genErr on supplies" in w for w in snap.warnings)
+    assert {r.reader: r.ok for r in result.readers}["supplies"] is False
+
+
+async def test_a_timeout_mid_poll_keeps_what_was_read_and_stops() -> None:
+    values = load_snmprec(FIXTURES / "color_mfp.snmprec")
+    client = _FailingWalks(values, SUPPLIES, SnmpTimeout("flaky:161: no response"))
+    result = await read_device(client)
+    snap = result.snapshot
+    assert snap.reachable
+    assert snap.error is not None
+    assert snap.error.startswith("supplies:")
+    assert snap.identity.serial == "CNB9Q7K2M4"
+    assert snap.alerts == ()  # not attempted after the device went silent
+    assert [r.reader for r in result.readers][-1] == "supplies"
+
+
+async def test_a_bug_in_a_reader_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(_: object) -> object:
+        raise KeyError("boom")
+
+    patched: Sequence[tuple[str, object]] = [
+        (n, broken if n == "alerts" else r) for n, r in READERS
+    ]
+    monkeypatch.setattr("exporter.readers.device.READERS", tuple(patched))
+    snap = (await read_device(client_for("color_mfp"))).snapshot
+    assert snap.reachable
+    assert snap.alerts == ()
+    assert any("alerts: internal error" in w for w in snap.warnings)
+
+
+async def test_snapshot_is_immutable() -> None:
+    snap = (await read_device(client_for("mono_printer"))).snapshot
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.reachable = False  # type: ignore[misc]
+
+
+def test_the_oracle_comparison_can_fail() -> None:
+    """Guards the guard: a changed value, a missing row or counter is reported."""
+    oracle = load_oracle("color_mfp")
+    assert mismatches(oracle, {**oracle, "identity": {**oracle["identity"], "serial": "X"}})
+    assert mismatches(oracle, {**oracle, "supplies": oracle["supplies"][:-1]})
+    assert mismatches(oracle, {**oracle, "counters": []})
+    assert mismatches({"level": 0.5}, {"level": 0.5000001})
