@@ -1,0 +1,140 @@
+"""The exporter's YAML config, checked into frozen dataclasses.
+
+    config = load_config(Path("/etc/printer-exporter.yml"))     # or parse_config(text)
+    for target in config.targets:
+        sets = config.credential_sets(target.credentials)
+
+Strict, the way snmp_exporter is: an unknown key is an error, every error names
+its YAML path and the bad value, and all of a file's problems are reported at
+once. An empty file is a valid config that scans nothing: no targets, no
+discovery ranges. See docs/config.md for every key.
+
+Errors. There is one: `ConfigError(ValueError)`, raised by `load_config` and
+`parse_config` for anything wrong with a config, including a file that cannot
+be read. `.problems` holds one `path: message` line per problem. The range,
+shard and mask helpers raise plain `ValueError` for bad input.
+
+`load_yaml` and `read_config_text` are the strict YAML reader (size limit,
+duplicate keys refused, no line quoted in errors) for other YAML files such as
+`--web.config.file`; `format_host_port` writes the canonical target text.
+
+Layout: `_model` holds the dataclasses and every default, `_parse` the checks,
+`_load` the file and YAML handling, `_values` the scalar parsers, `ranges` the
+discovery address arithmetic and `_privacy` masking and sharding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from exporter.config._load import MAX_CONFIG_BYTES, ConfigError, load_yaml, read_config_text
+from exporter.config._model import (
+    DEFAULT_CREDENTIALS,
+    DEFAULT_LISTEN_ADDRESS,
+    Config,
+    DiscoveryConfig,
+    PollConfig,
+    PrivacyConfig,
+    ProfilesConfig,
+    SnapshotApiConfig,
+    Target,
+    WebConfig,
+)
+from exporter.config._parse import parse_data
+from exporter.config._privacy import MaskMode, Shard, in_shard, mask_target, parse_shard, shard_of
+from exporter.config._values import format_duration, format_host_port, parse_duration
+from exporter.config.ranges import AddressRange, IPAddress, count_addresses, expand, parse_range
+
+__all__ = [
+    "DEFAULT_CREDENTIALS",
+    "DEFAULT_LISTEN_ADDRESS",
+    "MAX_CONFIG_BYTES",
+    "AddressRange",
+    "Config",
+    "ConfigError",
+    "DiscoveryConfig",
+    "IPAddress",
+    "MaskMode",
+    "PollConfig",
+    "PrivacyConfig",
+    "ProfilesConfig",
+    "Shard",
+    "SnapshotApiConfig",
+    "Target",
+    "WebConfig",
+    "check_config",
+    "count_addresses",
+    "expand",
+    "format_duration",
+    "format_host_port",
+    "in_shard",
+    "load_config",
+    "load_yaml",
+    "mask_target",
+    "parse_config",
+    "parse_duration",
+    "parse_range",
+    "parse_shard",
+    "read_config_text",
+    "shard_of",
+    "summarize",
+]
+
+
+def parse_config(text: str, source: str = "<string>", *, base_dir: Path | None = None) -> Config:
+    """YAML text -> Config. Raise ConfigError listing every problem.
+
+    `source` names the text in messages. Relative `*_file` and `override_dir` paths
+    are resolved against `base_dir` (default: the working directory).
+    """
+    return parse_data(load_yaml(text, source), source, base_dir or Path())
+
+
+def load_config(path: Path) -> Config:
+    """Read and parse a config file; relative paths in it are relative to the file."""
+    return parse_config(read_config_text(path), str(path), base_dir=path.parent)
+
+
+def check_config(path: Path) -> list[str]:
+    """For `--dry-run`: the problems with a config file, one line each; empty if it is good."""
+    try:
+        load_config(path)
+    except ConfigError as error:
+        return error.lines()
+    return []
+
+
+def summarize(config: Config) -> list[str]:
+    """What a config will do, in a few lines a user can check before starting it.
+
+    Log-safe: names and versions of credential sets, never a community or key.
+    """
+    sets = ", ".join(creds.describe() for creds in config.credentials)
+    lines = [f"credential sets, tried in order: {sets}", f"targets: {len(config.targets)}"]
+    discovery = config.discovery
+    if discovery.enabled:
+        total = count_addresses(discovery.ranges, discovery.exclude)
+        lines.append(
+            f"discovery: {total:,} addresses from {_count(discovery.ranges, 'range')}"
+            f" less {_count(discovery.exclude, 'exclusion')}, port {discovery.port},"
+            f" every {format_duration(discovery.interval)}, at most {discovery.rate:g} packets/s"
+        )
+    else:
+        lines.append("discovery: off (no ranges)")
+    if not config.targets and not discovery.enabled:
+        lines.append("nothing to poll: add targets or discovery.ranges")
+    poll = config.poll
+    lines.append(
+        f"poll: every {format_duration(poll.interval)}, timeout {format_duration(poll.timeout)},"
+        f" retries {poll.retries}, concurrency {poll.concurrency}"
+    )
+    if config.shard.count > 1:
+        lines.append(f"shard: {config.shard} (this exporter polls about 1/{config.shard.count})")
+    if config.privacy.mask_ips:
+        lines.append(f"privacy: targets masked ({config.privacy.mask_mode})")
+    lines.append(f"web: listening on {config.web.listen_address}")
+    return lines
+
+
+def _count(items: tuple[object, ...], noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")

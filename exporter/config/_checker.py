@@ -1,0 +1,140 @@
+"""Checking YAML data against a schema while collecting every problem with its path.
+
+A user fixing a config wants the whole list at once. So nothing here raises:
+`Checker` notes a problem (`poll.interval: must be ...`) and returns what it
+could read, and the caller carries on with defaults and raises once at the end.
+`_parse` holds the schema itself; this is the machinery every section shares.
+
+Secrets come inline (`community: ...`) or from a file (`community_file: ...`),
+the way Prometheus does it (`password_file`). A file is read when the config is
+loaded, so again on every reload; one trailing newline is dropped. There is no
+`${ENV}` expansion: a file is what Docker, Kubernetes and systemd credentials
+deliver, it does not leak into child processes or `docker inspect`, and one
+mechanism is easier to audit than two. No message here ever shows a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from exporter.config._values import Invalid, kind, show
+
+Converter = Callable[[object], Any]
+"""Turns one YAML value into a typed one, or raises Invalid."""
+
+MAX_SECRET_FILE_BYTES = 64 * 1024
+_MAX_PROBLEMS = 1000
+"""Enough for any real file; bounds the work for a pasted megabyte of nonsense."""
+
+
+class Checker:
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        """Where relative file paths in the config are resolved: the config file's folder."""
+        self.problems: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(f"{path}: {message}" if path else message)
+
+    def mapping(self, value: object, path: str, allowed: Collection[str]) -> dict[str, Any] | None:
+        """A section's mapping with unknown keys reported; null keys count as absent."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.add(path, f"must be a mapping. Got: {kind(value)}")
+            return None
+        known: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key in allowed:
+                if item is not None:
+                    known[key] = item
+            else:
+                self.add(_join(path, key), _unknown(key, allowed))
+        return known
+
+    def fields(
+        self, raw: Mapping[str, Any], path: str, spec: Mapping[str, Converter]
+    ) -> dict[str, Any]:
+        """Convert the keys in `spec` that `raw` has; a bad one is noted and left out."""
+        out: dict[str, Any] = {}
+        for key, convert in spec.items():
+            if key in raw:
+                try:
+                    out[key] = convert(raw[key])
+                except Invalid as error:
+                    self.add(_join(path, key), str(error))
+        return out
+
+    def items(self, value: object, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.add(path, f"must be a list. Got: {kind(value)}")
+            return []
+        return value
+
+    def required(self, raw: Mapping[str, Any], path: str, key: str, convert: Converter) -> Any:
+        if key not in raw:
+            self.add(f"{path}.{key}", "is required")
+            return None
+        return self.fields(raw, path, {key: convert}).get(key)
+
+    def secret(
+        self, raw: Mapping[str, Any], path: str, key: str, *, required: bool = False
+    ) -> str | None:
+        """An inline secret or the contents of `<key>_file`. Never shows the value."""
+        file_key = f"{key}_file"
+        if key in raw and file_key in raw:
+            self.add(f"{path}.{key}", f"give {key} or {file_key}, not both")
+            return None
+        if file_key in raw:
+            return self.secret_file(raw[file_key], f"{path}.{file_key}")
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, str):
+                self.add(f"{path}.{key}", f"must be a string; quote it in YAML. Got: {kind(value)}")
+                return None
+            return value
+        if required:
+            self.add(path, f"{key} or {file_key} is required")
+        return None
+
+    def secret_file(self, value: object, path: str) -> str | None:
+        if not isinstance(value, str) or not value:
+            self.add(path, f"must be a file path. Got: {show(value)}")
+            return None
+        file = self.base_dir / value
+        try:
+            with file.open("rb") as handle:
+                data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        except OSError as error:
+            self.add(path, f"cannot read {str(file)!r}: {error.strerror or error}")
+            return None
+        if len(data) > MAX_SECRET_FILE_BYTES:
+            self.add(path, f"{str(file)!r} is larger than {MAX_SECRET_FILE_BYTES // 1024} KiB")
+            return None
+        try:
+            text = data.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            self.add(path, f"{str(file)!r} is not UTF-8 text")
+            return None
+        if not text:
+            self.add(path, f"{str(file)!r} is empty")
+            return None
+        return text
+
+
+def _join(path: str, key: object) -> str:
+    text = key if isinstance(key, str) and len(key) <= 60 else show(key)
+    return f"{path}.{text}" if path else str(text)
+
+
+def _unknown(key: object, allowed: Collection[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1) if isinstance(key, str) else []
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key; expected one of {', '.join(allowed)}"

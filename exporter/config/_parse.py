@@ -1,0 +1,449 @@
+"""The config schema: YAML data -> `Config`, or one `ConfigError` listing every problem.
+
+Each section is checked on its own and a bad value costs only its own field, so
+one run reports everything (see `_checker`). The limits here, the smallest and
+largest sensible value of each field, are validation rules, not defaults:
+defaults live in `_model`. Cross-field rules (a timeout shorter than its
+interval, a sweep within its address budget) follow each section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from exporter.config._checker import Checker, Converter
+from exporter.config._load import ConfigError
+from exporter.config._model import (
+    SNMP_PORT,
+    Config,
+    DiscoveryConfig,
+    PollConfig,
+    PrivacyConfig,
+    ProfilesConfig,
+    SnapshotApiConfig,
+    Target,
+    WebConfig,
+)
+from exporter.config._privacy import MASK_MODES, Shard, parse_shard
+from exporter.config._values import (
+    Invalid,
+    check_duration_bounds,
+    format_duration,
+    kind,
+    parse_bool,
+    parse_duration,
+    parse_fraction,
+    parse_host_port,
+    parse_int,
+    parse_listen_address,
+    parse_name,
+    parse_port,
+    parse_positive_number,
+    parse_text,
+    show,
+)
+from exporter.config.ranges import AddressRange, count_addresses, parse_range
+from exporter.secret import Secret
+from exporter.snmp.credentials import CredentialError, Credentials, community, usm
+
+LARGE_RANGE = 65536
+"""A range bigger than a /16 needs `allow_large_ranges`: it is usually a typo (/8 for /24)."""
+MAX_ADDRESSES_CEILING = 1 << 24
+MAX_TARGETS = 100_000
+MIN_SALT_CHARS = 16
+
+
+def _duration(low: float, high: float) -> Converter:
+    def convert(value: object) -> float:
+        return check_duration_bounds(parse_duration(value), value, low, high)
+
+    return convert
+
+
+def _int(low: int, high: int) -> Converter:
+    return lambda value: parse_int(value, low, high)
+
+
+_POLL: dict[str, Converter] = {
+    "interval": _duration(1, 86400),
+    "jitter": parse_fraction,
+    "timeout": _duration(0.1, 60),
+    "retries": _int(0, 10),
+    "concurrency": _int(1, 1024),
+    "max_repetitions": _int(1, 200),
+    "walk_timeout": _duration(1, 600),
+}
+_DISCOVERY: dict[str, Converter] = {
+    "port": parse_port,
+    "interval": _duration(60, 7 * 86400),
+    "rate": lambda value: parse_positive_number(value, 10_000),
+    "timeout": _duration(0.1, 60),
+    "retries": _int(0, 5),
+    "allow_large_ranges": parse_bool,
+    "max_addresses": _int(1, MAX_ADDRESSES_CEILING),
+}
+_DISCOVERY_KEYS = ("ranges", "exclude", *_DISCOVERY, "credentials")
+_SECTIONS = ("credentials", "targets", "discovery", "poll", "privacy", "shard", "web", "profiles")
+_COMMON_CREDENTIAL_KEYS = ("name", "version")
+_V1_KEYS = ("community", "community_file")
+_V3_KEYS = (
+    "username",
+    "auth_protocol",
+    "auth_key",
+    "auth_key_file",
+    "priv_protocol",
+    "priv_key",
+    "priv_key_file",
+    "context",
+)
+_V3_STRINGS = ("auth_protocol", "priv_protocol", "context")
+_VERSIONS: dict[object, int] = {1: 1, "1": 1, 2: 2, "2": 2, "2c": 2, 3: 3, "3": 3}
+
+
+def parse_data(data: object, source: str, base_dir: Path) -> Config:
+    """Checked YAML data -> Config, or ConfigError listing every problem."""
+    parser = _Parser(base_dir)
+    config = parser.config(data)
+    if parser.problems or config is None:
+        raise ConfigError(parser.problems, source)
+    return config
+
+
+class _Parser(Checker):
+    def config(self, data: object) -> Config | None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.add("", f"the top level must be a mapping of sections. Got: {kind(data)}")
+            return None
+        raw = self.mapping(data, "", _SECTIONS)
+        assert raw is not None
+        kwargs: dict[str, Any] = {}
+        if "credentials" in raw:
+            kwargs["credentials"] = self.credentials(raw["credentials"])
+            names = _declared_names(raw["credentials"])
+        else:
+            names = [creds.name for creds in Config().credentials]
+        if "targets" in raw:
+            kwargs["targets"] = self.targets(raw["targets"], names)
+        if "discovery" in raw:
+            kwargs["discovery"] = self.discovery(raw["discovery"], names)
+        sections: dict[str, Callable[[object], object]] = {
+            "poll": self.poll,
+            "privacy": self.privacy,
+            "shard": self.shard,
+            "web": self.web,
+            "profiles": self.profiles,
+        }
+        for key, parse in sections.items():
+            if key in raw:
+                kwargs[key] = parse(raw[key])
+        return Config(**kwargs)
+
+    # --- credentials -------------------------------------------------------------
+
+    def credentials(self, value: object) -> tuple[Credentials, ...]:
+        items = self.items(value, "credentials")
+        if not items and isinstance(value, list):
+            self.add("credentials", "must list at least one set; leave the key out for the default")
+        sets: list[Credentials] = []
+        first_seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            path = f"credentials[{index}]"
+            creds = self.credential_set(item, path)
+            if creds is None:
+                continue
+            if creds.name in first_seen:
+                self.add(
+                    f"{path}.name",
+                    f"duplicate of credentials[{first_seen[creds.name]}]: {creds.name!r}",
+                )
+                continue
+            first_seen[creds.name] = index
+            sets.append(creds)
+        return tuple(sets)
+
+    def credential_set(self, item: object, path: str) -> Credentials | None:
+        """One set, built by `community()` or `usm()` so their checks apply here too."""
+        before = len(self.problems)
+        raw = self.mapping(item, path, (*_COMMON_CREDENTIAL_KEYS, *_V1_KEYS, *_V3_KEYS))
+        if raw is None:
+            return None
+        name = self.required(raw, path, "name", parse_name)
+        version = self.required(raw, path, "version", _version)
+        if name is None or version is None:
+            return None
+        only = "SNMP v1 and v2c" if version == 3 else "SNMPv3"
+        for key in _V1_KEYS if version == 3 else _V3_KEYS:
+            if key in raw:
+                self.add(f"{path}.{key}", f"only for {only}; this set is version {_show(version)}")
+        build: Callable[[], Credentials]
+        if version != 3:
+            value = self.secret(raw, path, "community", required=True)
+            build = partial(community, name, value or "", version=1 if version == 1 else 2)
+        else:
+            text = self.fields(raw, path, dict.fromkeys(_V3_STRINGS, _string))
+            build = partial(
+                usm,
+                name,
+                self.required(raw, path, "username", _string) or "",
+                auth_protocol=text.get("auth_protocol"),
+                auth_key=self.secret(raw, path, "auth_key"),
+                priv_protocol=text.get("priv_protocol"),
+                priv_key=self.secret(raw, path, "priv_key"),
+                context_name=text.get("context", ""),
+            )
+        if len(self.problems) > before:
+            return None
+        try:
+            return build()
+        except CredentialError as error:
+            self.add(*_credential_problem(str(error), name, path, raw))
+            return None
+
+    def credential_names(self, value: object, path: str, known: list[str]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            self.add(
+                path,
+                "must be a non-empty list of credential set names; leave it out to try all."
+                f" Got: {show(value)}",
+            )
+            return ()
+        names: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or item not in known:
+                defined = ", ".join(known) or "none"
+                self.add(
+                    f"{path}[{index}]", f"unknown credential set {show(item)}; defined: {defined}"
+                )
+            elif item in names:
+                self.add(f"{path}[{index}]", f"listed twice: {item!r}")
+            else:
+                names.append(item)
+        return tuple(names)
+
+    # --- targets and discovery -----------------------------------------------------
+
+    def targets(self, value: object, names: list[str]) -> tuple[Target, ...]:
+        items = self.items(value, "targets")
+        if len(items) > MAX_TARGETS:
+            self.add("targets", f"at most {MAX_TARGETS:,} targets. Got: {len(items):,}")
+            return ()
+        targets: list[Target] = []
+        first_seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            path = f"targets[{index}]"
+            target = self.target(item, path, names)
+            if target is None:
+                continue
+            if target.address in first_seen:
+                self.add(
+                    path, f"duplicate of targets[{first_seen[target.address]}]: {target.address!r}"
+                )
+                continue
+            first_seen[target.address] = index
+            targets.append(target)
+        return tuple(targets)
+
+    def target(self, item: object, path: str, names: list[str]) -> Target | None:
+        if isinstance(item, str):
+            try:
+                host, port = _target_address(item)
+            except Invalid as error:
+                self.add(path, str(error))
+                return None
+            return Target(host, port)
+        if not isinstance(item, dict):
+            self.add(
+                path,
+                f"must be a host[:port] string or a mapping with an address. Got: {kind(item)}",
+            )
+            return None
+        raw = self.mapping(item, path, ("address", "credentials", "name"))
+        if raw is None:
+            return None
+        host_port = self.required(raw, path, "address", _target_address)
+        extra = self.fields(raw, path, {"name": parse_text})
+        credentials = (
+            self.credential_names(raw["credentials"], f"{path}.credentials", names)
+            if "credentials" in raw
+            else ()
+        )
+        if host_port is None:
+            return None
+        return Target(host_port[0], host_port[1], credentials=credentials, name=extra.get("name"))
+
+    def discovery(self, value: object, names: list[str]) -> DiscoveryConfig:
+        raw = self.mapping(value, "discovery", _DISCOVERY_KEYS)
+        if raw is None:
+            return DiscoveryConfig()
+        kwargs = self.fields(raw, "discovery", _DISCOVERY)
+        if "credentials" in raw:
+            kwargs["credentials"] = self.credential_names(
+                raw["credentials"], "discovery.credentials", names
+            )
+        discovery = DiscoveryConfig(**kwargs)
+        largest = None if discovery.allow_large_ranges else LARGE_RANGE
+        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest)
+        exclude = self.ranges(raw.get("exclude"), "discovery.exclude", None, sweep=False)
+        total = count_addresses(ranges, exclude)
+        if total > discovery.max_addresses:
+            self.add(
+                "discovery.ranges",
+                f"{total:,} addresses after exclusions, more than"
+                f" discovery.max_addresses ({discovery.max_addresses:,})",
+            )
+        return replace(discovery, ranges=ranges, exclude=exclude)
+
+    def ranges(
+        self, value: object, path: str, largest: int | None, *, sweep: bool = True
+    ) -> tuple[AddressRange, ...]:
+        spans: list[AddressRange] = []
+        for index, item in enumerate(self.items(value, path)):
+            where = f"{path}[{index}]"
+            if not isinstance(item, str):
+                self.add(where, f"must be a string like '192.0.2.0/24'. Got: {show(item)}")
+                continue
+            try:
+                span = parse_range(item, sweep=sweep)
+            except Invalid as error:
+                self.add(where, str(error))
+                continue
+            if largest is not None and span.size > largest:
+                self.add(
+                    where,
+                    f"{span.text!r} has {span.size:,} addresses, more than a /16 ({largest:,});"
+                    " set discovery.allow_large_ranges: true to allow it",
+                )
+                continue
+            spans.append(span)
+        return tuple(spans)
+
+    # --- the small sections ----------------------------------------------------------
+
+    def poll(self, value: object) -> PollConfig:
+        raw = self.mapping(value, "poll", _POLL)
+        if raw is None:
+            return PollConfig()
+        poll = PollConfig(**self.fields(raw, "poll", _POLL))
+        if poll.timeout >= poll.interval:
+            if "timeout" in raw:
+                limit = f"less than poll.interval ({format_duration(poll.interval)})"
+                self.add("poll.timeout", f"must be {limit}. Got: {show(raw['timeout'])}")
+            else:
+                limit = f"more than poll.timeout ({format_duration(poll.timeout)})"
+                self.add("poll.interval", f"must be {limit}. Got: {show(raw['interval'])}")
+        return poll
+
+    def privacy(self, value: object) -> PrivacyConfig:
+        raw = self.mapping(value, "privacy", ("mask_ips", "mask_mode", "salt", "salt_file"))
+        if raw is None:
+            return PrivacyConfig()
+        kwargs = self.fields(raw, "privacy", {"mask_ips": parse_bool, "mask_mode": _mask_mode})
+        salt = self.secret(raw, "privacy", "salt")
+        if salt is not None and len(salt) < MIN_SALT_CHARS:
+            where = "privacy.salt" if "salt" in raw else "privacy.salt_file"
+            self.add(where, f"must be at least {MIN_SALT_CHARS} characters")
+            salt = None
+        privacy = PrivacyConfig(**kwargs, salt=Secret(salt) if salt else None)
+        given = "salt" in raw or "salt_file" in raw
+        if privacy.mask_ips and privacy.mask_mode == "hash" and not given:
+            self.add(
+                "privacy.salt_file",
+                "is required when mask_ips is true and mask_mode is hash. Create one with"
+                " `head -c 32 /dev/urandom | base64 > salt` and keep it: a new salt renames"
+                " every masked target",
+            )
+        return privacy
+
+    def shard(self, value: object) -> Shard:
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f"must be i/n, like '0/2'. Got: {show(value)}")
+            return parse_shard(value)
+        except ValueError as error:
+            self.add("shard", str(error))
+            return Shard()
+
+    def web(self, value: object) -> WebConfig:
+        raw = self.mapping(value, "web", ("listen_address", "snapshot_api"))
+        if raw is None:
+            return WebConfig()
+        kwargs = self.fields(raw, "web", {"listen_address": parse_listen_address})
+        if "snapshot_api" in raw:
+            api = self.mapping(raw["snapshot_api"], "web.snapshot_api", ("loopback_only",))
+            if api is not None:
+                kwargs["snapshot_api"] = SnapshotApiConfig(
+                    **self.fields(api, "web.snapshot_api", {"loopback_only": parse_bool})
+                )
+        return WebConfig(**kwargs)
+
+    def profiles(self, value: object) -> ProfilesConfig:
+        raw = self.mapping(value, "profiles", ("override_dir",))
+        if raw is None or "override_dir" not in raw:
+            return ProfilesConfig()
+        directory = raw["override_dir"]
+        if not isinstance(directory, str) or not directory:
+            self.add("profiles.override_dir", f"must be a directory path. Got: {show(directory)}")
+            return ProfilesConfig()
+        path = self.base_dir / directory
+        if not path.is_dir():
+            self.add("profiles.override_dir", f"not a directory: {str(path)!r}")
+            return ProfilesConfig()
+        return ProfilesConfig(override_dir=path)
+
+
+# --- converters and messages ------------------------------------------------------------
+
+
+def _declared_names(value: object) -> list[str]:
+    """Every set name written, valid set or not: a broken set should cost one error, not one
+    more "unknown credential set" for each target that names it."""
+    items = value if isinstance(value, list) else []
+    names = [i["name"] for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)]
+    return list(dict.fromkeys(names))
+
+
+def _target_address(value: object) -> tuple[str, int]:
+    return parse_host_port(value, SNMP_PORT)
+
+
+def _version(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or value not in _VERSIONS:
+        raise Invalid(f"must be 1, 2c or 3. Got: {show(value)}")
+    return _VERSIONS[value]
+
+
+def _show(version: int) -> str:
+    return "2c" if version == 2 else str(version)
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string. Got: {show(value)}")
+    return value
+
+
+def _mask_mode(value: object) -> str:
+    if value not in MASK_MODES:
+        raise Invalid(f"must be one of {', '.join(MASK_MODES)}. Got: {show(value)}")
+    return str(value)
+
+
+def _credential_problem(
+    message: str, name: str, path: str, raw: Mapping[str, Any]
+) -> tuple[str, str]:
+    """A CredentialError ("credentials 'x': auth_key must be ...") -> (path, message).
+
+    The path names the key the user wrote: `auth_key_file` when the key came from a file.
+    """
+    message = message.removeprefix(f"credentials {name!r}: ")
+    field = message.split(" ", 1)[0]
+    if field in _V1_KEYS or field in _V3_KEYS:
+        written = f"{field}_file" if f"{field}_file" in raw else field
+        return f"{path}.{written}", message.removeprefix(field + " ")
+    return path, message
