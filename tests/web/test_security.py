@@ -1,0 +1,306 @@
+"""The web config file (checked like exporter-toolkit's), basic auth, headers, and who
+may read the snapshot API."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import httpx
+import pytest
+
+from exporter.web import WebConfigError, WebSettings, build_app, load_web_config, parse_web_config
+from exporter.web.app import secure_app
+from exporter.web.security import (
+    CLIENT_AUTH,
+    is_loopback,
+    snapshot_api_allowed,
+    uvicorn_tls_options,
+)
+from tests.web.conftest import FakeService, TlsFiles, serve
+
+PASSWORD = "s3cret-scrape"
+HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+
+
+def problems(data: Any, base_dir: Path = Path("/")) -> tuple[str, ...]:
+    with pytest.raises(WebConfigError) as caught:
+        parse_web_config(data, base_dir=base_dir)
+    return caught.value.problems
+
+
+# --- the file -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [None, {}, {"tls_server_config": {}}, {"basic_auth_users": {}}])
+def test_an_empty_config_is_plain_http_without_auth(data: Any) -> None:
+    config = parse_web_config(data, base_dir=Path("/"))
+    assert config.tls_server_config is None
+    assert dict(config.basic_auth_users) == {}
+    assert uvicorn_tls_options(config.tls_server_config) == {}
+
+
+def test_unknown_and_unsupported_keys_are_refused_with_the_reason(tls_files: TlsFiles) -> None:
+    found = problems(
+        {
+            "tls_config": {},
+            "rate_limit": {"interval": "1s", "burst": 5},
+            "tls_server_config": {
+                "cert_file": str(tls_files.server_cert),
+                "key_file": str(tls_files.server_key),
+                "client_allowed_sans": ["scraper"],
+                "curve_preferences": ["X25519"],
+                "key": "-----BEGIN PRIVATE KEY-----",
+            },
+        }
+    )
+    text = "\n".join(found)
+    assert "tls_config: unknown key; expected one of tls_server_config" in text
+    assert "rate_limit: not supported" in text
+    assert "tls_server_config.client_allowed_sans: not supported" in text
+    assert "tls_server_config.curve_preferences: not supported" in text
+    assert "tls_server_config.key: inline PEM is not supported" in text
+    assert "BEGIN PRIVATE KEY" not in text
+    assert len(found) == 5  # every problem at once
+
+
+def test_errors_name_the_key_and_the_value(tls_files: TlsFiles) -> None:
+    found = problems(
+        {
+            "tls_server_config": {
+                "cert_file": str(tls_files.server_cert),
+                "key_file": "missing.key",
+                "client_auth_type": "Sometimes",
+                "min_version": "TLS14",
+                "cipher_suites": ["TLS_FANCY"],
+            },
+            "http_server_config": {
+                "http2": "yes",
+                "headers": {"X-Frame-Options": "allow", "Server": "lies"},
+            },
+        },
+        base_dir=tls_files.server_cert.parent,
+    )
+    assert found == (
+        "tls_server_config.key_file: no such file: 'missing.key'",
+        "tls_server_config.client_auth_type: must be one of NoClientCert, RequestClientCert, "
+        "RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert, "
+        "got 'Sometimes'",
+        "tls_server_config.min_version: must be one of TLS10, TLS11, TLS12, TLS13, got 'TLS14'",
+        "tls_server_config.cipher_suites: unknown cipher 'TLS_FANCY'; see docs/web.md for the "
+        "names",
+        "http_server_config.http2: must be true or false, got 'yes'",
+        "http_server_config.headers.X-Frame-Options: must be one of deny, sameorigin, got 'allow'",
+        "http_server_config.headers.Server: cannot be configured; allowed: "
+        "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
+        "Content-Security-Policy",
+    )
+
+
+def test_client_ca_rules(tls_files: TlsFiles) -> None:
+    base = {"cert_file": str(tls_files.server_cert), "key_file": str(tls_files.server_key)}
+    assert problems(
+        {"tls_server_config": {**base, "client_auth_type": "RequireAndVerifyClientCert"}}
+    ) == (
+        "tls_server_config.client_ca_file: is required with client_auth_type "
+        "RequireAndVerifyClientCert: Python verifies every client certificate it asks for, "
+        "against this CA",
+    )
+    assert problems(
+        {"tls_server_config": {**base, "client_ca_file": str(tls_files.client_ca_file)}}
+    ) == (
+        "tls_server_config.client_ca_file: is set but client_auth_type NoClientCert "
+        "verifies no client certificate",
+    )
+    assert problems({"tls_server_config": {**base, "min_version": "TLS13", "max_version": "TLS12"}})
+
+
+def test_a_key_that_does_not_match_the_cert_fails_at_load(tls_files: TlsFiles) -> None:
+    found = problems(
+        {
+            "tls_server_config": {
+                "cert_file": str(tls_files.server_cert),
+                "key_file": str(tls_files.client_ca_file),  # a certificate, not a key
+            }
+        }
+    )
+    assert found[0].startswith("tls_server_config: cannot use the certificate files:")
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical", "reqs", "ca"),
+    [
+        ("NoClientCert", "NoClientCert", ssl.CERT_NONE, False),
+        ("RequestClientCert", "RequestClientCert", ssl.CERT_NONE, False),
+        ("RequireAnyClientCert", "RequireAnyClientCert", ssl.CERT_REQUIRED, True),
+        ("RequireClientCert", "RequireAnyClientCert", ssl.CERT_REQUIRED, True),
+        ("VerifyClientCertIfGiven", "VerifyClientCertIfGiven", ssl.CERT_OPTIONAL, True),
+        ("RequireAndVerifyClientCert", "RequireAndVerifyClientCert", ssl.CERT_REQUIRED, True),
+    ],
+)
+def test_client_auth_type_maps_onto_uvicorn(
+    tls_files: TlsFiles, name: str, canonical: str, reqs: ssl.VerifyMode, ca: bool
+) -> None:
+    section: dict[str, object] = {
+        "cert_file": "server.crt",  # relative to the config's directory
+        "key_file": "server.key",
+        "client_auth_type": name,
+    }
+    if ca:
+        section["client_ca_file"] = "client_ca.crt"
+    config = parse_web_config({"tls_server_config": section}, base_dir=tls_files.server_cert.parent)
+    tls = config.tls_server_config
+    assert tls is not None
+    assert tls.client_auth_type == canonical
+    assert CLIENT_AUTH[name][1] == reqs
+    options = uvicorn_tls_options(tls)
+    assert options["ssl_cert_reqs"] == reqs
+    assert options["ssl_certfile"] == str(tls_files.server_cert)
+    assert options["ssl_ca_certs"] == (str(tls_files.client_ca_file) if ca else None)
+
+
+def test_load_web_config_reads_yaml_relative_to_the_file(
+    tmp_path: Path, tls_files: TlsFiles
+) -> None:
+    (tmp_path / "certs").mkdir()
+    for name in ("server.crt", "server.key"):
+        (tmp_path / "certs" / name).write_bytes((tls_files.server_cert.parent / name).read_bytes())
+    path = tmp_path / "web.yml"
+    path.write_text(
+        "tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\n"
+        f"basic_auth_users:\n  prometheus: '{HASH}'\n"
+    )
+    config = load_web_config(path)
+    assert config.tls_server_config is not None
+    assert config.tls_server_config.cert_file == tmp_path / "certs" / "server.crt"
+    assert HASH not in repr(config)  # hashes print as <secret>
+    path.write_text("basic_auth_users:\n  a: x\n  a: y\n")
+    with pytest.raises(WebConfigError, match="duplicate key"):
+        load_web_config(path)
+
+
+def test_a_plain_password_in_basic_auth_users_is_refused_without_echoing_it() -> None:
+    assert problems({"basic_auth_users": {"prometheus": "hunter2"}}) == (
+        "basic_auth_users.prometheus: must be a bcrypt hash ($2a$, $2b$ or $2y$), got <secret>",
+    )
+
+
+# --- basic auth, end to end ---------------------------------------------------------
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_basic_auth_401_and_200(service: FakeService, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        calls.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting)
+    web = parse_web_config({"basic_auth_users": {"prometheus": HASH}}, base_dir=Path("/"))
+    with serve(build_app(service, WebSettings()), web) as url, httpx.Client() as client:
+        anonymous = client.get(f"{url}/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == "Basic"
+        assert client.get(f"{url}/-/healthy").status_code == 401  # every route, as the toolkit
+        assert client.get(f"{url}/metrics", headers=basic("prometheus", "wrong")).status_code == 401
+        assert client.get(f"{url}/metrics", headers=basic("nobody", PASSWORD)).status_code == 401
+        assert (
+            client.get(f"{url}/metrics", headers={"Authorization": "Basic !!"}).status_code == 401
+        )
+        for _ in range(3):
+            response = client.get(f"{url}/metrics", headers=basic("prometheus", PASSWORD))
+            assert response.status_code == 200
+    # wrong password, unknown user (decoy hash), then one check for three good scrapes
+    assert len(calls) == 3
+    assert calls[0] == calls[2] == HASH.encode()
+    assert calls[1] != HASH.encode()
+
+
+async def test_snapshot_api_from_a_remote_address_needs_basic_auth(service: FakeService) -> None:
+    """In process (no socket can come from 203.0.113.5 here): the scope says who connected."""
+    app = build_app(service, WebSettings())
+    remote = ("203.0.113.5", 40000)
+    for web, headers, status in [
+        (None, {}, 403),
+        (parse_web_config({"basic_auth_users": {"sync": HASH}}, base_dir=Path("/")), {}, 401),
+        (
+            parse_web_config({"basic_auth_users": {"sync": HASH}}, base_dir=Path("/")),
+            basic("sync", PASSWORD),
+            200,
+        ),
+    ]:
+        wrapped = secure_app(app, web)
+        transport = httpx.ASGITransport(app=wrapped, client=remote)
+        async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+            response = await client.get("/api/v1/snapshot", headers=headers)
+        assert response.status_code == status
+    open_app = build_app(service, WebSettings(snapshot_api_loopback_only=False))
+    transport = httpx.ASGITransport(app=secure_app(open_app, None), client=remote)
+    async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+        assert (await client.get("/api/v1/snapshot")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.1", False),
+        ("192.168.1.20", False),
+        ("::ffff:10.0.0.1", False),
+        ("fe80::1%eth0", False),
+        ("localhost", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_loopback(host: str | None, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "authenticated", "loopback_only", "allowed"),
+    [
+        ("127.0.0.1", False, True, True),
+        ("10.1.2.3", False, True, False),
+        ("10.1.2.3", True, True, True),
+        (None, False, True, False),
+        ("10.1.2.3", False, False, True),
+    ],
+)
+def test_snapshot_api_rule(
+    host: str | None, authenticated: bool, loopback_only: bool, allowed: bool
+) -> None:
+    assert snapshot_api_allowed(host, authenticated, loopback_only) is allowed
+
+
+def test_configured_headers_override_the_page_defaults(service: FakeService) -> None:
+    web = parse_web_config(
+        {
+            "http_server_config": {
+                "headers": {
+                    "X-Frame-Options": "sameorigin",
+                    "Strict-Transport-Security": "max-age=31536000",
+                }
+            }
+        },
+        base_dir=Path("/"),
+    )
+    with serve(build_app(service, WebSettings()), web) as url:
+        page = httpx.get(f"{url}/")
+        metrics = httpx.get(f"{url}/metrics")
+    assert page.headers.get_list("x-frame-options") == ["sameorigin"]
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    assert metrics.headers["strict-transport-security"] == "max-age=31536000"
