@@ -1,0 +1,208 @@
+"""The schedule: poll every known device once per interval, keep the latest snapshot of each.
+
+A cycle starts every `interval`. Within it each device waits a random delay
+of up to `jitter x interval` before its poll, so a thousand printers are not
+asked in the same second, and at most `concurrency` polls run at once. Every
+poll has a deadline of its own (a printer that answers slowly must not hold
+the cycle), and a cycle that overruns its interval delays the next instead of
+overlapping it.
+
+`/metrics` never waits for any of this: it reads the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from exporter.config import PollConfig
+from exporter.metrics import TrafficCounts
+from exporter.model import Snapshot
+from exporter.readers.device import DeviceRead, read_device, utc_now
+from exporter.snmp import (
+    CredentialMemory,
+    Credentials,
+    SnmpClient,
+    SnmpError,
+    SnmpOptions,
+    connect,
+)
+from exporter.store import DeviceEntry, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollTarget:
+    """One device in the poll set: where it is and which credential sets to try."""
+
+    host: str
+    port: int
+    credentials: tuple[Credentials, ...]
+    address: str
+    """The canonical `host:port`: the store key and the `target` label."""
+
+
+Connect = Callable[
+    [str, int, Sequence[Credentials], SnmpOptions, CredentialMemory], Awaitable[SnmpClient]
+]
+
+
+def snmp_options(poll: PollConfig) -> SnmpOptions:
+    return SnmpOptions(
+        timeout=poll.timeout,
+        retries=poll.retries,
+        max_repetitions=poll.max_repetitions,
+        walk_timeout=poll.walk_timeout,
+    )
+
+
+def traffic_of(client: SnmpClient | None) -> TrafficCounts:
+    """What a client sent and received, from whichever counters its transport keeps."""
+    stats = getattr(client, "stats", None)
+    if stats is None:
+        return TrafficCounts()
+
+    def num(*names: str) -> int:
+        for name in names:
+            value = getattr(stats, name, None)
+            if isinstance(value, int):
+                return value
+        return 0
+
+    return TrafficCounts(
+        packets_sent=num("packets_sent", "requests"),
+        packets_received=num("packets_received", "responses"),
+        bytes_sent=num("bytes_sent"),
+        bytes_received=num("bytes_received"),
+        retries=num("retries"),
+        timeouts=num("timeouts"),
+    )
+
+
+class Poller:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        poll: PollConfig,
+        *,
+        connect_fn: Connect = connect,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self._poll = poll
+        self._connect = connect_fn
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._targets: tuple[PollTarget, ...] = ()
+        self._memory = CredentialMemory()
+        self._wake = asyncio.Event()
+        self.cycles_total = 0
+        self.last_cycle_duration: float | None = None
+        self.first_cycle_done = asyncio.Event()
+
+    @property
+    def targets(self) -> tuple[PollTarget, ...]:
+        return self._targets
+
+    @property
+    def interval(self) -> float:
+        return self._poll.interval
+
+    def configure(self, poll: PollConfig, targets: Sequence[PollTarget]) -> None:
+        """Replace the schedule and the poll set (config reload, discovery); devices that
+        left the set lose their snapshot now, and the next cycle starts at once."""
+        self._poll = poll
+        unique = {t.address: t for t in targets}
+        self._targets = tuple(unique[a] for a in sorted(unique))
+        self.store.retain(unique)
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Cycle until `stop` is set."""
+        while not stop.is_set():
+            started = time.monotonic()
+            await self.cycle(jitter=True)
+            remaining = self._poll.interval - (time.monotonic() - started)
+            self._wake.clear()
+            if remaining > 0:
+                await _wait_any(stop, self._wake, remaining)
+
+    async def cycle(self, *, jitter: bool = False) -> None:
+        """Poll every target once, at most `concurrency` at a time."""
+        started = time.monotonic()
+        gate = asyncio.Semaphore(self._poll.concurrency)
+        spread = self._poll.interval * self._poll.jitter if jitter else 0.0
+
+        async def one(target: PollTarget) -> None:
+            if spread:
+                await asyncio.sleep(self._rng.uniform(0, spread))
+            async with gate:
+                await self.poll_once(target)
+
+        await asyncio.gather(*(one(t) for t in self._targets))
+        self.cycles_total += 1
+        self.last_cycle_duration = time.monotonic() - started
+        self.first_cycle_done.set()
+
+    async def poll_once(self, target: PollTarget) -> DeviceEntry:
+        """Poll one device, whatever happens, and store the result."""
+        deadline = self._deadline()
+        client: SnmpClient | None = None
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(deadline):
+                client = await self._connect(
+                    target.host,
+                    target.port,
+                    target.credentials,
+                    snmp_options(self._poll),
+                    self._memory,
+                )
+                read = await read_device(client)
+        except SnmpError as exc:
+            read = _failed(target, str(exc), started)
+        except TimeoutError:
+            read = _failed(
+                target, f"{target.address}: poll exceeded its {deadline:g}s deadline", started
+            )
+        if read.snapshot.target != target.address:
+            # One key per device, however the transport spells the address.
+            read = DeviceRead(
+                dataclasses.replace(read.snapshot, target=target.address), read.readers
+            )
+        if not read.snapshot.reachable:
+            log.debug("poll of %s failed: %s", target.address, read.snapshot.error)
+        return self.store.record(read, traffic_of(client), self._clock())
+
+    def _deadline(self) -> float:
+        """A poll may take its walk budget plus a few request timeouts, but never an interval."""
+        poll = self._poll
+        budget = poll.walk_timeout + 4 * poll.timeout * (poll.retries + 1)
+        return max(poll.timeout, min(budget, poll.interval))
+
+
+def _failed(target: PollTarget, error: str, started: float) -> DeviceRead:
+    snap = Snapshot(
+        target=target.address,
+        taken_at=utc_now(),
+        duration_seconds=round(time.perf_counter() - started, 6),
+        reachable=False,
+        error=error,
+    )
+    return DeviceRead(snap, ())
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
