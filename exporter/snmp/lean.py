@@ -1,0 +1,305 @@
+"""The lean SNMPv1/v2c client: pysnmp's semantics at a fraction of its CPU.
+
+Why: a pysnmp 7 poll of one printer costs 17-20 ms of CPU, mostly pyasn1
+decoding GETBULK responses and the SNMP engine's bookkeeping; Go's
+snmp_exporter spends about 3 ms. Community-based SNMP needs no engine: a
+request is a template with a request-id spliced in (`ber_encode`), an answer
+is one pass of `ber.decode_message`, and matching the two is a dict lookup.
+SNMPv3 keeps its security machinery in pysnmp: `open_client` hands v3
+credentials to `PysnmpClient`, so callers never choose.
+
+`LeanClient` implements `SnmpClient` with the same results as `PysnmpClient`
+(tests/integration/test_lean_client.py compares them on every fixture): the
+same GET batching and v1 noSuchName handling, the same walk bounds and stops.
+Differences, all on paths where pysnmp gives up: tooBig halves GETBULK
+max-repetitions (remembered per client, as the agent will not grow its
+buffer) or splits a GET batch, instead of failing.
+
+The transport (`lean_transport`) is one UDP socket per event loop and address
+family shared by every client, with responses demultiplexed by request-id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import ip_address
+
+from exporter.snmp.ber import (
+    GET,
+    GET_BULK,
+    GET_NEXT,
+    VERSION_1,
+    VERSION_2C,
+    Absent,
+    BerError,
+    Message,
+    VarBindValue,
+)
+from exporter.snmp.ber_encode import RequestTemplate
+from exporter.snmp.client import PysnmpClient, SnmpClient, SnmpOptions, TrafficStats
+from exporter.snmp.credentials import Credentials
+from exporter.snmp.errors import SnmpError, SnmpProtocolError, SnmpTimeout, SnmpTransportError
+from exporter.snmp.lean_transport import Route, current_endpoint, endpoint
+from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop
+
+_GET_BATCH = 16
+"""Varbinds per GET PDU, as in `PysnmpClient`, so both clients send the same requests."""
+
+TOO_BIG = 1
+NO_SUCH_NAME = 2
+ERROR_STATUS_NAMES = (
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
+    "inconsistentName",
+)
+
+
+@dataclass(slots=True)
+class LeanTrafficStats(TrafficStats):
+    """`TrafficStats` plus the wire-level counts that show a lossy link or a slow agent.
+
+    `packets_sent` = first tries + `retries`; `timeouts` counts requests that
+    got no answer after every retry; bytes are UDP payload octets.
+    """
+
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retries: int = 0
+    timeouts: int = 0
+
+
+def error_status_name(status: int) -> str:
+    if 0 <= status < len(ERROR_STATUS_NAMES):
+        return ERROR_STATUS_NAMES[status]
+    return f"error-status {status}"
+
+
+def community_bytes(community: str) -> bytes:
+    """Latin-1 where it fits, as pysnmp encodes a str community; UTF-8 beyond that."""
+    try:
+        return community.encode("latin-1")
+    except UnicodeEncodeError:
+        return community.encode("utf-8")
+
+
+@lru_cache(maxsize=512)
+def _get_template(version: int, community: bytes, oids: tuple[Oid, ...]) -> RequestTemplate:
+    """GET templates are reused: pollers and sweeps ask every device the same scalars."""
+    return RequestTemplate(version, community, GET, oids)
+
+
+class LeanClient:
+    """An `SnmpClient` for one SNMPv1/v2c agent and one community."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        credentials: Credentials,
+        options: SnmpOptions | None = None,
+    ) -> None:
+        if credentials.version not in (1, 2) or credentials.community_string is None:
+            raise ValueError(f"LeanClient speaks SNMPv1/v2c only. Got: {credentials.describe()}")
+        self._host = host
+        self._port = port
+        self._creds = credentials
+        self._options = options or SnmpOptions()
+        self._version = VERSION_1 if credentials.version == 1 else VERSION_2C
+        self._community = community_bytes(credentials.community_string.reveal())
+        self._max_repetitions = self._options.max_repetitions
+        self._route: Route | None = None
+        self.stats = LeanTrafficStats()
+
+    @property
+    def target(self) -> str:
+        return f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
+
+    @property
+    def credentials_name(self) -> str | None:
+        return self._creds.name
+
+    @property
+    def options(self) -> SnmpOptions:
+        return self._options
+
+    @property
+    def max_repetitions(self) -> int:
+        """The GETBULK size in use: the configured one, or less after tooBig answers."""
+        return self._max_repetitions
+
+    async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
+        found: dict[Oid, SnmpValue] = {}
+        for start in range(0, len(oids), _GET_BATCH):
+            found.update(await self._get_batch(list(oids[start : start + _GET_BATCH])))
+        return found
+
+    async def _get_batch(self, oids: list[Oid]) -> dict[Oid, SnmpValue]:
+        # SNMPv1 fails the whole PDU with noSuchName for one missing OID: drop that
+        # OID and ask again, at most once per OID in the batch.
+        for _ in range(len(oids) + 1):
+            if not oids:
+                return {}
+            template = _get_template(self._version, self._community, tuple(oids))
+            message = await self._exchange(template)
+            status = message.error_status
+            if status == 0:
+                return {oid: v for oid, v in message.varbinds if not isinstance(v, Absent)}
+            if status == NO_SUCH_NAME and 1 <= message.error_index <= len(oids):
+                del oids[message.error_index - 1]
+                continue
+            if status == TOO_BIG and len(oids) > 1:
+                half = len(oids) // 2
+                found = await self._get_batch(oids[:half])
+                found.update(await self._get_batch(oids[half:]))
+                return found
+            raise SnmpProtocolError(f"{self.target}: GET answered {error_status_name(status)}")
+        return {}
+
+    async def walk(self, root: Oid) -> Walk:
+        opts = self._options
+        deadline = time.monotonic() + opts.walk_timeout
+        bulk = self._version == VERSION_2C
+        rows: list[tuple[Oid, SnmpValue]] = []
+        last = root
+        stopped: WalkStop | None = None
+        while True:
+            if len(rows) >= opts.max_rows:
+                stopped = "max_rows"
+                break
+            if time.monotonic() >= deadline:
+                stopped = "deadline"
+                break
+            if bulk:
+                template = RequestTemplate(
+                    self._version,
+                    self._community,
+                    GET_BULK,
+                    (last,),
+                    max_repetitions=self._max_repetitions,
+                )
+            else:
+                template = RequestTemplate(self._version, self._community, GET_NEXT, (last,))
+            message = await self._exchange(template)
+            status = message.error_status
+            if status:
+                if status == NO_SUCH_NAME:  # SNMPv1 end of MIB view
+                    break
+                if status == TOO_BIG and bulk and self._max_repetitions > 1:
+                    self._max_repetitions //= 2
+                    continue
+                raise SnmpProtocolError(f"{self.target}: walk answered {error_status_name(status)}")
+            done, stopped, last = extend_walk(rows, message.varbinds, root, last, opts.max_rows)
+            if done:
+                break
+        return Walk(root=root, rows=tuple(rows), stopped=stopped)
+
+    async def _exchange(self, template: RequestTemplate) -> Message:
+        """One request and its answer, with retries; every failure becomes an `SnmpError`."""
+        route = self._route or await self._resolve()
+        stats = self.stats
+        stats.requests += 1
+        opts = self._options
+        port = current_endpoint(route.family) or await endpoint(route.family)
+        result = await port.exchange(route, self._community, template, opts, stats)
+        if type(result) is Message:
+            stats.responses += 1
+            if not result.error_status:  # as PysnmpClient counts: varbinds of usable answers
+                stats.varbinds += len(result.varbinds)
+            return result
+        if result is None:
+            raise SnmpTimeout(
+                f"{self.target}: no response after {opts.retries + 1} tries of "
+                f"{opts.timeout:g}s ({self._creds.describe()})"
+            )
+        if isinstance(result, BerError):
+            raise SnmpProtocolError(f"{self.target}: undecodable response: {result}")
+        assert isinstance(result, SnmpError)
+        raise result
+
+    async def _resolve(self) -> Route:
+        """The agent's address, looked up once: a name that moves needs a new client anyway."""
+        try:
+            address = ip_address(self._host)
+        except ValueError:
+            address = None
+        if address is not None:  # in the form the socket reports sources: "::1", not "0::01"
+            family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            self._route = Route(family, str(address), self._port)
+            return self._route
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(
+                self._host, self._port, type=socket.SOCK_DGRAM, proto=socket.IPPROTO_UDP
+            )
+        except OSError as exc:
+            raise SnmpTransportError(f"{self.target}: cannot resolve: {exc}") from exc
+        usable = [i for i in infos if i[0] in (socket.AF_INET, socket.AF_INET6)]
+        if not usable:
+            raise SnmpTransportError(f"{self.target}: no IPv4 or IPv6 address")
+        usable.sort(key=lambda i: i[0] != socket.AF_INET)  # IPv4 first, as pysnmp's target
+        family, _, _, _, sockaddr = usable[0]
+        self._route = Route(family, str(sockaddr[0]), self._port)
+        return self._route
+
+
+def extend_walk(
+    rows: list[tuple[Oid, SnmpValue]],
+    varbinds: Sequence[tuple[Oid, VarBindValue]],
+    root: Oid,
+    last: Oid,
+    max_rows: int,
+) -> tuple[bool, WalkStop | None, Oid]:
+    """Add one response's varbinds to `rows`: `client._extend` for decoded values.
+
+    Returns (walk finished, why it stopped early, last OID). Out of the
+    subtree or endOfMibView ends the walk; an OID not greater than the last
+    one stops it as "non_increasing" (following it could loop forever);
+    noSuch* values advance the walk but add no row.
+    """
+    n = len(root)
+    for oid, value in varbinds:
+        if value is Absent.END_OF_MIB_VIEW or oid[:n] != root:
+            return True, None, last
+        if oid <= last:
+            return True, "non_increasing", last
+        if not isinstance(value, Absent):
+            rows.append((oid, value))
+        last = oid
+        if len(rows) >= max_rows:
+            return True, "max_rows", last
+    return not varbinds, None, last
+
+
+def open_client(
+    host: str,
+    port: int,
+    credentials: Credentials,
+    options: SnmpOptions | None = None,
+) -> SnmpClient:
+    """The right client for the credentials: lean for v1/v2c, pysnmp for SNMPv3."""
+    if credentials.version in (1, 2):
+        return LeanClient(host, port, credentials, options)
+    return PysnmpClient(host, port, credentials, options)
