@@ -1,0 +1,166 @@
+"""The poller and discovery against real agents: snmpsim on 127.x addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from ipaddress import ip_network
+from pathlib import Path
+
+import pytest
+
+from demo.simulator import Simulator
+from exporter.config import PollConfig, parse_config
+from exporter.discovery import Discovery, sweep
+from exporter.poller import Poller, PollTarget
+from exporter.snmp import community
+from exporter.store import SnapshotStore
+from tests.oracle import FIXTURES
+
+pytestmark = pytest.mark.integration
+
+FAST = PollConfig(
+    interval=30.0, jitter=0.0, timeout=1.0, retries=1, concurrency=4, walk_timeout=10.0
+)
+"""Generous timeouts: snmpsim shares two cores with the test run, and a slow answer is not
+what these tests are about."""
+HOSTS = ("127.1.0.10", "127.1.0.20", "127.1.0.30")
+
+
+def _free_port(hosts: tuple[str, ...]) -> int:
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((hosts[0], 0))
+            port: int = s.getsockname()[1]
+        try:
+            for host in hosts[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no common free UDP port")
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Simulator]:
+    port = _free_port(HOSTS)
+    with Simulator(FIXTURES, [(h, port) for h in HOSTS]) as sim:
+        yield sim
+
+
+def _target(host: str, port: int, name: str) -> PollTarget:
+    return PollTarget(
+        host, port, (community("wrong", "nope"), community(name, name)), f"{host}:{port}"
+    )
+
+
+async def test_a_cycle_polls_every_target_and_fills_the_store(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    store = SnapshotStore()
+    poller = Poller(store, FAST)
+    names = ("color_mfp", "mono_printer", "sentinels")
+    poller.configure(FAST, [_target(h, port, n) for h, n in zip(HOSTS, names, strict=True)])
+    await poller.cycle()
+    entries = store.entries()
+    assert [e.snapshot.target for e in entries] == [f"{h}:{port}" for h in HOSTS]
+    assert [e.snapshot.error for e in entries] == [None, None, None]
+    assert entries[0].snapshot.identity.serial == "CNB9Q7K2M4"
+    assert all(e.traffic.packets_sent > 0 for e in entries)
+    assert poller.cycles_total == 1
+    assert poller.first_cycle_done.is_set()
+
+
+async def test_a_device_that_goes_away_keeps_up_0_and_its_last_success(tmp_path: Path) -> None:
+    port = _free_port(("127.1.1.10",))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mono_printer.snmprec").write_bytes(
+        (FIXTURES / "mono_printer.snmprec").read_bytes()
+    )
+    store = SnapshotStore()
+    poller = Poller(store, FAST)
+    poller.configure(FAST, [_target("127.1.1.10", port, "mono_printer")])
+    with Simulator(tmp_path / "data", [("127.1.1.10", port)]):
+        await poller.cycle()
+    first = store.entries()[0]
+    assert first.snapshot.reachable
+    await poller.cycle()  # the agent is gone now
+    second = store.entries()[0]
+    assert not second.snapshot.reachable
+    assert second.snapshot.error is not None
+    assert second.last_success == first.last_success
+    assert second.last_good is not None
+    assert second.last_good.identity.model == first.snapshot.identity.model
+
+
+async def test_configure_drops_devices_that_left_the_poll_set(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    store = SnapshotStore()
+    poller = Poller(store, FAST)
+    poller.configure(
+        FAST, [_target(HOSTS[0], port, "color_mfp"), _target(HOSTS[1], port, "mono_printer")]
+    )
+    await poller.cycle()
+    assert len(store) == 2
+    poller.configure(FAST, [_target(HOSTS[1], port, "mono_printer")])
+    assert [e.snapshot.target for e in store.entries()] == [f"{HOSTS[1]}:{port}"]
+
+
+async def test_run_stops_when_asked(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    store = SnapshotStore()
+    poller = Poller(store, FAST)
+    poller.configure(FAST, [_target(HOSTS[0], port, "color_mfp")])
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(poller.first_cycle_done.wait(), timeout=60)
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    assert poller.cycles_total >= 1
+
+
+async def test_sweep_finds_exactly_the_printers(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    result = await sweep(
+        ip_network("127.1.0.0/24").hosts(),
+        port,
+        [community("a", "nope"), community("b", "color_mfp")],
+        rate=5000,
+        timeout=0.3,
+        retries=0,
+    )
+    assert sorted(f.host for f in result.found) == list(HOSTS)
+    assert result.probed == 254
+    assert result.packets_sent == 254 * 2 - 0  # every address, both communities, one try
+    assert all(f.credentials.name == "b" for f in result.found)
+    assert all(f.reason == "hrDeviceType is hrDevicePrinter" for f in result.found)
+
+
+async def test_discovery_from_config_excludes_and_counts(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    config = parse_config(
+        f"""
+credentials:
+  - {{name: fleet, version: 2c, community: color_mfp}}
+discovery:
+  ranges: ['127.1.0.0/27']
+  exclude: ['127.1.0.20']
+  port: {port}
+  rate: 5000
+  timeout: 300ms
+  retries: 0
+"""
+    )
+    discovery = Discovery(config.discovery, config)
+    result = await discovery.sweep_once()
+    assert sorted(f.host for f in result.found) == ["127.1.0.10", "127.1.0.30"]
+    assert result.probed == 29  # 30 hosts in a /27, one excluded
+    assert discovery.stats.sweeps_total == 1
+    assert discovery.stats.devices_found == 2
+    assert discovery.stats.packets_sent_total == 29
+    targets = discovery.poll_targets()
+    assert [t.address for t in sorted(targets, key=lambda t: t.address)] == [
+        f"127.1.0.10:{port}",
+        f"127.1.0.30:{port}",
+    ]
