@@ -11,14 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from exporter import __version__
+from exporter.config import count_addresses, expand, parse_range
+from exporter.discovery import sweep
+from exporter.logs import setup_logging
+from exporter.progress import ProgressBar
 from exporter.readers.device import read_device
+from exporter.serve import dry_run, serve
 from exporter.snmp import (
     CredentialError,
     Credentials,
@@ -32,6 +37,7 @@ from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.table import render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LARGE_RANGE = 65536
 
 _PROBE_EPILOG = """\
 examples:
@@ -68,12 +74,56 @@ def _parse_target(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+_DISCOVER_EPILOG = """\
+examples:
+  printer-exporter discover 192.0.2.0/24
+  printer-exporter discover 192.0.2.10-192.0.2.99 --community public --community office
+  printer-exporter discover 198.51.100.0/24 --exclude 198.51.100.1 --output json
+
+Only the ranges you name are swept. More than a /16 needs --allow-large-range.
+The sweep sends one GETNEXT per address, community and try, at --rate packets/s;
+SNMPv3-only printers do not answer a sweep: list them as targets in the config.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printer-exporter",
         description="Read printers, copiers and MFPs over SNMP, the Prometheus way.",
     )
     parser.add_argument("--version", action="version", version=f"printer-exporter {__version__}")
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        type=Path,
+        metavar="FILE",
+        help="exporter config (YAML). Without one, the exporter starts and polls nothing",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        metavar="ADDR",
+        help="address to serve /metrics and the pages on (default: the config's, else :9269)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        metavar="FILE",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the config files, print what they would do, and exit (1 if bad)",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="log line format (default: logfmt)",
+    )
     parser.add_argument(
         "--log.level",
         dest="log_level",
@@ -82,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only log messages of this severity or above (default: info)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "serve",
+        help="run the exporter (the default when no command is given)",
+        description="Poll on a schedule and serve /metrics. Takes the top-level flags.",
+    )
 
     probe = sub.add_parser(
         "probe",
@@ -116,6 +171,46 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--max-repetitions", type=int, default=25, help="GETBULK max-repetitions (default: 25)"
     )
+    discover = sub.add_parser(
+        "discover",
+        help="sweep address ranges for printers and list them",
+        description="Sweep address ranges over SNMP and list the printers that answer.",
+        epilog=_DISCOVER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    discover.add_argument(
+        "ranges", nargs="+", metavar="RANGE", help="CIDR, a.b.c.d-e.f.g.h or one address"
+    )
+    discover.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="RANGE",
+        help="leave these out (repeatable)",
+    )
+    discover.add_argument("--port", type=int, default=161, help="UDP port (default: 161)")
+    discover.add_argument(
+        "--community",
+        action="append",
+        metavar="C",
+        help="community to try (repeatable; default: public)",
+    )
+    discover.add_argument("--snmp.version", dest="snmp_version", choices=["1", "2c"], default="2c")
+    discover.add_argument(
+        "--rate", type=float, default=200.0, help="packets per second (default: 200)"
+    )
+    discover.add_argument(
+        "--timeout", type=float, default=1.0, help="seconds to wait for answers (default: 1)"
+    )
+    discover.add_argument(
+        "--retries", type=int, default=1, help="extra tries per address (default: 1)"
+    )
+    discover.add_argument(
+        "--allow-large-range",
+        action="store_true",
+        help="allow sweeping more than a /16 (65,536 addresses)",
+    )
+    discover.add_argument("--output", choices=["table", "json"], default="table")
     return parser
 
 
@@ -167,13 +262,71 @@ async def _probe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _discover(args: argparse.Namespace) -> int:
+    try:
+        ranges = [parse_range(text) for text in args.ranges]
+        exclude = [parse_range(text, sweep=False) for text in args.exclude]
+        if not 0 < args.port < 65536:
+            raise ValueError(f"--port must be 1-65535. Got: {args.port}")
+        if not args.rate > 0 or args.timeout <= 0 or args.retries < 0:
+            raise ValueError("--rate and --timeout must be > 0 and --retries >= 0")
+        version: Literal[1, 2] = 1 if args.snmp_version == "1" else 2
+        sets = [
+            community(f"community-{i + 1}", text, version=version)
+            for i, text in enumerate(args.community or ["public"])
+        ]
+    except (ValueError, CredentialError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    total = count_addresses(ranges, exclude)
+    if total > LARGE_RANGE and not args.allow_large_range:
+        print(
+            f"error: {total:,} addresses is more than a /16 ({LARGE_RANGE:,}); "
+            "narrow the ranges or pass --allow-large-range",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    bar = ProgressBar(sys.stderr, f"sweeping {total:,} addresses")
+    result = asyncio.run(
+        sweep(
+            expand(ranges, exclude),
+            args.port,
+            sets,
+            rate=args.rate,
+            timeout=args.timeout,
+            retries=args.retries,
+            progress=bar.update,
+        )
+    )
+    bar.close(
+        f"{result.probed:,} addresses in {result.duration_seconds:.1f}s: "
+        f"{result.answered} answered SNMP, {len(result.found)} printers"
+    )
+    if args.output == "json":
+        docs = [
+            {
+                "target": f.address,
+                "reason": f.reason,
+                "credentials": f.credentials.name,
+                "sys_descr": f.sys_descr,
+                "sys_object_id": f.sys_object_id,
+            }
+            for f in result.found
+        ]
+        json.dump(docs, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for f in result.found:
+            print(f"{f.address:<22} {(f.sys_descr or '')[:60]:<60}  {f.reason}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper().replace("WARN", "WARNING"),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)r",
-    )
+    setup_logging(args.log_level, args.log_format)
+    if args.command == "discover":
+        return _discover(args)
     if args.command == "probe":
         if (args.target is None) == (args.replay is None):
             parser.error("probe needs a HOST[:PORT] or --replay FILE (one of them)")
@@ -182,8 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (CredentialError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    parser.print_help()
-    return EXIT_USAGE
+    if args.command not in (None, "serve"):
+        parser.print_help()
+        return EXIT_USAGE
+    if args.dry_run:
+        return dry_run(args.config_file, args.web_config_file)
+    return asyncio.run(serve(args.config_file, args.web_config_file, args.listen_address))
 
 
 if __name__ == "__main__":

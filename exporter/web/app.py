@@ -41,7 +41,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from exporter import __version__
-from exporter.metrics import ExporterState, MetricsRenderer, render
+from exporter.metrics import ExporterState, render
 from exporter.model import Snapshot
 from exporter.store import DeviceEntry
 from exporter.web.security import (
@@ -84,6 +84,15 @@ class WebService(Protocol):
 
     def state(self) -> ExporterState:
         """Everything `/metrics` shows, built from the store now."""
+        ...
+
+    async def metrics_body(self) -> bytes:
+        """The `/metrics` body for the current state.
+
+        The service owns rendering so that it can keep the render cache warm in
+        the background as polls land: a scrape then formats only the devices
+        polled since the last render, however large the fleet.
+        """
         ...
 
     def entries(self) -> Sequence[DeviceEntry]:
@@ -195,7 +204,6 @@ class _Handlers:
     def __init__(self, service: WebService, settings: WebSettings) -> None:
         self.service = service
         self.settings = settings
-        self.renderer = MetricsRenderer()
         self.env = Environment(
             loader=FileSystemLoader(_TEMPLATES),
             autoescape=True,
@@ -233,10 +241,7 @@ class _Handlers:
         return self.page("not_found.html", 404, what="No page at this address.")
 
     async def metrics(self, request: Request) -> Response:
-        state = self.service.state()
-        # Rendering a large fleet's first scrape takes a while: keep the loop free for polls.
-        body = await anyio.to_thread.run_sync(self.renderer.render, state)
-        return Response(body, media_type=METRICS_CONTENT_TYPE)
+        return Response(await self.service.metrics_body(), media_type=METRICS_CONTENT_TYPE)
 
     async def healthy(self, request: Request) -> Response:
         return PlainTextResponse("OK")

@@ -25,7 +25,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from exporter.metrics import ExporterState, TrafficCounts
+from exporter.metrics import ExporterState, TrafficCounts, render
 from exporter.model import Snapshot
 from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
@@ -103,6 +103,9 @@ class FakeService:
     probe_allowed: Mapping[str, str] = field(default_factory=lambda: {PROBE_TARGET: "snmpv3"})
     reloads: int = 0
     probes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    async def metrics_body(self) -> bytes:
+        return render(self.state())
 
     def state(self) -> ExporterState:
         return ExporterState(

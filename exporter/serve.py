@@ -1,0 +1,81 @@
+"""`printer-exporter --config.file FILE`: the long-running exporter, and `--dry-run`.
+
+One asyncio loop runs the poller, the discovery sweeps and uvicorn. uvicorn
+owns SIGINT/SIGTERM (it stops serving, then we stop polling); SIGHUP reloads
+the config (see `Service.run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import uvicorn
+
+from exporter.config import Config, ConfigError, load_config, summarize
+from exporter.service import Service
+from exporter.web.app import WebSettings, build_app, uvicorn_config
+from exporter.web.security import WebConfig, load_web_config
+
+log = logging.getLogger("exporter")
+
+
+def _load(
+    config_file: Path | None, web_config_file: Path | None
+) -> tuple[Config, WebConfig | None]:
+    config = load_config(config_file) if config_file is not None else Config()
+    web = load_web_config(web_config_file) if web_config_file is not None else None
+    return config, web
+
+
+def dry_run(config_file: Path | None, web_config_file: Path | None) -> int:
+    try:
+        config, _ = _load(config_file, web_config_file)
+    except ConfigError as exc:
+        print(str(exc))
+        return 1
+    print(f"{config_file or 'default config'}: OK")
+    for line in summarize(config):
+        print(f"  {line}")
+    if web_config_file is not None:
+        print(f"{web_config_file}: OK")
+    return 0
+
+
+async def serve(
+    config_file: Path | None, web_config_file: Path | None, listen_address: str | None
+) -> int:
+    try:
+        config, web = _load(config_file, web_config_file)
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    for line in summarize(config):
+        log.info(line)
+    service = Service(config, config_file)
+    settings = WebSettings(snapshot_api_loopback_only=config.web.snapshot_api.loopback_only)
+    address = listen_address or config.web.listen_address
+    try:
+        server = uvicorn.Server(uvicorn_config(build_app(service, settings), address, web))
+    except ValueError as exc:
+        log.error("cannot listen on %r: %s", address, exc)
+        return 1
+    # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal to the handler
+    # that was installed before it. A no-op one lets us finish the shutdown and
+    # exit 0, as a daemon asked to stop should.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop), name="service")
+    log.info("listening on %s", address)
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        await running
+    if not server.started:
+        log.error("could not listen on %s (see the error above)", address)
+        return 1
+    return 0

@@ -1,0 +1,259 @@
+"""End to end: snmpsim printers -> the exporter process -> a real Prometheus -> a real Alertmanager.
+
+Everything runs on 127.0.0.0/8 with ports picked free, and every wait is
+bounded. The bundled alert rules are loaded with each `for:` cut to 0s, so
+the real expressions fire against real scraped data within seconds; their
+timing is covered by the promtool unit tests in alert_rules/tests/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from demo.simulator import Simulator
+from tests.oracle import FIXTURES
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None or shutil.which("prometheus-alertmanager") is None,
+        reason="needs Debian's prometheus and prometheus-alertmanager (.ci/run installs them)",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINTERS = {"127.2.0.11": "color_mfp", "127.2.0.12": "mono_printer", "127.2.0.13": "sentinels"}
+DEAD = "127.2.0.19"
+WAIT = 90.0
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _free_udp_port(hosts: list[str]) -> int:
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((hosts[0], 0))
+            port: int = s.getsockname()[1]
+        try:
+            for host in hosts[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no common free UDP port")
+
+
+def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+            last = exc
+        else:
+            if result:
+                return result
+            last = result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last!r}")
+
+
+class _Process:
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log
+        self._fh = log.open("wb")
+        self.proc = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._fh.close()
+
+    def tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    hosts = [*PRINTERS, DEAD]
+    snmp_port = _free_udp_port(hosts)
+    exporter_port, prom_port, am_port = _free_tcp_port(), _free_tcp_port(), _free_tcp_port()
+
+    config = {
+        "credentials": [
+            {"name": name, "version": "2c", "community": name} for name in PRINTERS.values()
+        ],
+        "targets": [
+            {"address": f"{host}:{snmp_port}", "credentials": [name]}
+            for host, name in PRINTERS.items()
+        ]
+        + [{"address": f"{DEAD}:{snmp_port}", "credentials": ["color_mfp"]}],
+        "poll": {"interval": "5s", "timeout": "1s", "retries": 1},
+    }
+    (tmp / "exporter.yml").write_text(yaml.safe_dump(config))
+
+    rules = yaml.safe_load((ROOT / "alert_rules" / "printer.rules.yml").read_text())
+    for group in rules["groups"]:
+        group["interval"] = "1s"
+        for rule in group["rules"]:
+            if "alert" in rule:
+                rule["for"] = "0s"
+    (tmp / "rules.yml").write_text(yaml.safe_dump(rules))
+    (tmp / "prometheus.yml").write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(tmp / "rules.yml")],
+                "alerting": {
+                    "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
+                },
+                "scrape_configs": [
+                    {
+                        "job_name": "printers",
+                        "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}],
+                    }
+                ],
+            }
+        )
+    )
+    (tmp / "alertmanager.yml").write_text(
+        yaml.safe_dump(
+            {
+                "route": {"receiver": "null", "group_wait": "1s", "group_interval": "1s"},
+                "receivers": [{"name": "null"}],
+            }
+        )
+    )
+
+    processes: list[_Process] = []
+    with Simulator(FIXTURES, [(h, snmp_port) for h in PRINTERS]):
+        try:
+            processes.append(
+                _Process(
+                    [
+                        sys.executable, "-m", "exporter.cli",
+                        "--config.file", str(tmp / "exporter.yml"),
+                        "--web.listen-address", f"127.0.0.1:{exporter_port}",
+                    ],
+                    tmp / "exporter.log",
+                )
+            )  # fmt: skip
+            processes.append(
+                _Process(
+                    [
+                        "prometheus-alertmanager",
+                        f"--config.file={tmp / 'alertmanager.yml'}",
+                        f"--storage.path={tmp / 'am-data'}",
+                        f"--web.listen-address=127.0.0.1:{am_port}",
+                        "--cluster.listen-address=",
+                    ],
+                    tmp / "alertmanager.log",
+                )
+            )
+            processes.append(
+                _Process(
+                    [
+                        "prometheus",
+                        f"--config.file={tmp / 'prometheus.yml'}",
+                        f"--storage.tsdb.path={tmp / 'prom-data'}",
+                        f"--web.listen-address=127.0.0.1:{prom_port}",
+                    ],
+                    tmp / "prometheus.log",
+                )
+            )
+            yield {
+                "snmp_port": snmp_port,
+                "exporter": f"http://127.0.0.1:{exporter_port}",
+                "prometheus": f"http://127.0.0.1:{prom_port}",
+                "alertmanager": f"http://127.0.0.1:{am_port}",
+                "processes": processes,
+            }
+        finally:
+            for process in reversed(processes):
+                process.stop()
+
+
+def _query(stack: dict[str, Any], promql: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{stack['prometheus']}/api/v1/query", params={"query": promql}, timeout=5)
+    response.raise_for_status()
+    result: list[dict[str, Any]] = response.json()["data"]["result"]
+    return result
+
+
+def _diagnose(stack: dict[str, Any]) -> str:
+    return "\n\n".join(f"--- {p.log.name}\n{p.tail()}" for p in stack["processes"])
+
+
+def test_prometheus_sees_every_simulated_printer_up(stack: dict[str, Any]) -> None:
+    port = stack["snmp_port"]
+    expected = {f"{host}:{port}": "1" for host in PRINTERS} | {f"{DEAD}:{port}": "0"}
+
+    def up() -> dict[str, str] | None:
+        got = {r["metric"]["target"]: r["value"][1] for r in _query(stack, "printer_up")}
+        return got if got == expected else None
+
+    try:
+        assert _wait_for("printer_up for every target", up) == expected
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnose(stack)}") from None
+
+
+def test_sentinels_never_reach_ratio_series(stack: dict[str, Any]) -> None:
+    port = stack["snmp_port"]
+    target = f"127.2.0.13:{port}"  # sentinels: supplies 1-3 send -1, -2, -3
+    states = _wait_for(
+        "supply states of the sentinel printer",
+        lambda: _query(stack, f'printer_supply_state{{target="{target}"}} == 1'),
+    )
+    by_supply = {r["metric"]["supply"]: r["metric"]["state"] for r in states}
+    assert by_supply["1"] == "unrestricted"
+    assert by_supply["2"] == "unknown"
+    assert by_supply["3"] == "some_remaining"
+    ratios = _query(stack, f'printer_supply_remaining_ratio{{target="{target}"}}')
+    assert {"1", "2", "3"}.isdisjoint({r["metric"]["supply"] for r in ratios})
+    assert ratios, "the measured supplies of the same printer must still have ratios"
+
+
+def test_the_bundled_alerts_reach_alertmanager(stack: dict[str, Any]) -> None:
+    port = stack["snmp_port"]
+
+    def alerts() -> set[tuple[str, str]] | None:
+        response = httpx.get(f"{stack['alertmanager']}/api/v2/alerts", timeout=5)
+        response.raise_for_status()
+        got = {(a["labels"]["alertname"], a["labels"].get("target", "")) for a in response.json()}
+        wanted = {
+            ("PrinterDown", f"{DEAD}:{port}"),
+            ("PrinterTonerLow", f"127.2.0.11:{port}"),  # yellow at 5 %
+            ("PrinterPaperJam", f"127.2.0.13:{port}"),  # jammed bit set
+            ("PrinterDoorOpen", f"127.2.0.13:{port}"),
+        }
+        return got if wanted <= got else None
+
+    try:
+        _wait_for("the alerts in Alertmanager", alerts)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnose(stack)}") from None
