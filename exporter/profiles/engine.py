@@ -1,0 +1,357 @@
+"""Run one profile against one device: vendor counters, identity values and supplies.
+
+`read_vendor(data, profile, standard)` reads through the poll's shared
+`DeviceData`, so a table another reader already walked costs nothing, and it
+asks for what it still needs in as few PDUs as it can: one batched GET (16
+varbinds a PDU) for every scalar the profile names, plus one walk per vendor
+table. A scalar that lies under a walked table is served from the walk.
+
+What comes out (`VendorRead`) is only what the profile found; `apply` merges
+it into the snapshot parts. Rules the engine enforces, so a profile cannot
+produce a wrong bill:
+
+- a negative or non-numeric meter is dropped with a note, never reported;
+- a vendor counter named `total` or `power_on` is reported as `vendor_total`
+  or `vendor_power_on` when the Printer-MIB already gave that meter:
+  prtMarkerLifeCount stays the billing `total`, and integrity compares the two;
+- an impression count that can only be part of the total (mono, colour, per
+  function, large format) is dropped when it exceeds the Printer-MIB total by
+  more than 2 % (+10): that is a wrong OID on this model, not a meter;
+- a derived counter is computed only when the device did not report that name
+  itself, only from counters in the same unit, and never when the result
+  would be negative. Its `source` is `formula(a + b)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from exporter.model import Counter
+from exporter.profiles.brother import decode_records
+from exporter.profiles.model import (
+    SUBSET_OF_TOTAL,
+    DerivedCounter,
+    IdentitySpec,
+    Override,
+    PackedSpec,
+    Profile,
+    SupplyQuirks,
+    TableSpec,
+    ValueSpec,
+)
+from exporter.profiles.transforms import as_int, as_text
+from exporter.readers import oids
+from exporter.readers.fetch import DeviceData
+from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid, is_under
+
+_MAX_METER: Final = 2**64 - 1
+_GUARD_RATIO: Final = 1.02
+_GUARD_SLACK: Final = 10
+_SLUG: Final = re.compile(r"[^a-z0-9]+")
+_MAX_SLUG: Final = 48
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityValue:
+    field: str
+    value: str
+    source: str
+    override: Override = "fill"
+    replace_if: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSupply:
+    """A supply level the profile decoded from vendor data (a percentage)."""
+
+    key: str
+    description: str
+    type: str
+    color: str | None
+    level: int
+    source: str
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class VendorRead:
+    profile: str
+    counters: tuple[Counter, ...] = ()
+    identity: tuple[IdentityValue, ...] = ()
+    supplies: tuple[VendorSupply, ...] = ()
+    quirks: SupplyQuirks = field(default_factory=SupplyQuirks)
+    values: tuple[tuple[str, int, str], ...] = ()
+    """Decoded numbers that are neither meters nor levels (name, value, source), for explain."""
+    notes: tuple[str, ...] = ()
+    """What the engine dropped or decided, and why."""
+
+
+@dataclass
+class _Run:
+    profile: Profile
+    data: DeviceData
+    standard: Mapping[str, Counter]
+    scalars: dict[Oid, SnmpValue] = field(default_factory=dict)
+    walks: dict[Oid, Walk] = field(default_factory=dict)
+    counters: dict[str, Counter] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str, *, warn: bool = False) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+        if warn:
+            self.data.warn(f"profile {self.profile.name}: {text}")
+
+    def value(self, oid: Oid) -> SnmpValue | None:
+        if oid in self.scalars:
+            return self.scalars[oid]
+        for root, walk in self.walks.items():
+            if is_under(oid, root):
+                return walk.column(oid).get(())
+        return None
+
+    def add(self, counter: Counter) -> None:
+        if counter.name in self.counters:
+            kept = self.counters[counter.name].source
+            self.note(f"{counter.name} from {counter.source} ignored: already read from {kept}")
+            return
+        self.counters[counter.name] = counter
+
+
+def plan(profile: Profile) -> tuple[tuple[Oid, ...], tuple[Oid, ...]]:
+    """(walk roots, scalar OIDs to GET): the requests a profile needs, nothing twice."""
+    roots: list[Oid] = []
+    for root in sorted({t.walk for t in profile.tables}, key=lambda oid: (len(oid), oid)):
+        if not any(is_under(root, r) for r in roots):
+            roots.append(root)
+    wanted: list[Oid] = []
+    for spec in profile.identity.values():
+        wanted.extend(s.oid for s in spec.sources)
+    for counter in profile.counters:
+        wanted.extend(s.oid for s in counter.sources)
+    wanted.extend(p.oid for p in profile.packed)
+    scalars = [o for o in dict.fromkeys(wanted) if not any(is_under(o, r) for r in roots)]
+    return tuple(roots), tuple(scalars)
+
+
+async def read_vendor(
+    data: DeviceData, profile: Profile, standard: Sequence[Counter] = ()
+) -> VendorRead:
+    """Everything `profile` can read from this device. SNMP errors propagate to the caller."""
+    run = _Run(profile, data, {c.name: c for c in standard})
+    roots, scalar_oids = plan(profile)
+    for root in roots:
+        run.walks[root] = await data.walk(root)
+    if scalar_oids:
+        run.scalars = await data.get(scalar_oids)
+    identity = tuple(
+        v for name, spec in profile.identity.items() if (v := _identity(run, name, spec))
+    )
+    for counter in profile.counters:
+        _scalar_counter(run, counter.name, counter.sources, counter.unit, counter.scale)
+    for table in profile.tables:
+        _table(run, table)
+    supplies: dict[str, VendorSupply] = {}
+    values: list[tuple[str, int, str]] = []
+    for spec in profile.packed:
+        _packed(run, spec, supplies, values)
+    _rename_standard_collisions(run)
+    _guard(run)  # before deriving, so a wrong read cannot feed a formula
+    color = await _device_color(run) if any(d.when != "always" for d in profile.derived) else None
+    for derived in profile.derived:
+        _derive(run, derived, color)
+    _guard(run)
+    return VendorRead(
+        profile=profile.name,
+        counters=tuple(run.counters.values()),
+        identity=identity,
+        supplies=tuple(supplies.values()),
+        quirks=profile.supplies,
+        values=tuple(values),
+        notes=tuple(run.notes),
+    )
+
+
+def _identity(run: _Run, name: str, spec: IdentitySpec) -> IdentityValue | None:
+    for source in spec.sources:
+        text = as_text(run.value(source.oid), source.transforms)
+        if text:
+            return IdentityValue(name, text, format_oid(source.oid), spec.override, spec.replace_if)
+    return None
+
+
+def _meter(run: _Run, value: int | None, where: str) -> int | None:
+    if value is None:
+        return None
+    if not 0 <= value <= _MAX_METER:
+        run.note(f"{where}: meter value {value} is out of range, ignored", warn=True)
+        return None
+    return value
+
+
+def _scalar_counter(
+    run: _Run, name: str, sources: Iterable[ValueSpec], unit: str, scale: float
+) -> None:
+    for source in sources:
+        raw = run.value(source.oid)
+        if raw is None:
+            continue
+        where = format_oid(source.oid)
+        number = _meter(run, as_int(raw, source.transforms), where)
+        if number is None:
+            if not isinstance(raw, int):
+                run.note(f"{where}: {raw!r:.40} is not a meter value, ignored", warn=True)
+            continue
+        run.add(Counter(name, round(number * scale), unit, where))
+        return
+
+
+def _slug(label: str) -> str:
+    text = _SLUG.sub("_", label.casefold()).strip("_")[:_MAX_SLUG].strip("_")
+    return f"vendor_{text}" if text else ""
+
+
+def _table(run: _Run, spec: TableSpec) -> None:
+    walk = next(w for r, w in run.walks.items() if is_under(spec.walk, r))
+    values = walk.column((*spec.walk, spec.value_column))
+    labels = walk.column((*spec.walk, spec.label_column)) if spec.label_column else {}
+    keys = walk.column((*spec.walk, spec.key_column)) if spec.key_column else {}
+    grouped: dict[str, list[tuple[Oid, int]]] = {}
+    units: dict[str, str] = {}
+    combine: dict[str, str] = {}
+    for index in sorted(values):
+        oid = (*spec.walk, spec.value_column, *index)
+        number = _meter(run, as_int(values[index], ()), format_oid(oid))
+        if number is None:
+            continue
+        label = as_text(labels.get(index), ()) if labels else None
+        key = keys.get(index)
+        name = None
+        for rule in spec.rows:
+            if (
+                (rule.keys and isinstance(key, int) and key in rule.keys)
+                or (rule.label is not None and label and rule.label.search(label))
+                or (rule.index is not None and index == rule.index)
+            ):
+                name = rule.name
+                units[name] = rule.unit or spec.unit
+                combine[name] = rule.combine
+                break
+        if name is None and spec.unmatched == "vendor" and label:
+            name = _slug(label)
+            if name in grouped or name in run.counters:
+                name = f"{name}_{'_'.join(map(str, index))}"
+            units.setdefault(name, spec.unit)
+        if name:
+            grouped.setdefault(name, []).append((oid, number))
+    for name, rows in grouped.items():
+        if combine.get(name) == "sum" and len(rows) > 1:
+            total = sum(v for _, v in rows)
+            source = "sum(" + "+".join(format_oid(o) for o, _ in rows) + ")"
+        else:
+            total, source = rows[0][1], format_oid(rows[0][0])
+            if len(rows) > 1:
+                run.note(f"{name}: {len(rows)} rows of table {spec.id} match; kept {source}")
+        run.add(Counter(name, round(total * spec.scale), units.get(name, spec.unit), source))
+
+
+def _packed(
+    run: _Run,
+    spec: PackedSpec,
+    supplies: dict[str, VendorSupply],
+    values: list[tuple[str, int, str]],
+) -> None:
+    raw = run.value(spec.oid)
+    where = format_oid(spec.oid)
+    if not isinstance(raw, bytes) or not raw:
+        return
+    decoded = decode_records(raw, spec.format)
+    if decoded.note:
+        run.note(f"{where}: packed records: {decoded.note}", warn=True)
+    for record in decoded.records:
+        source = f"{where}[0x{record.code:02x}]"
+        counter = spec.counters.get(record.code)
+        if counter is not None and record.data:
+            number = _meter(run, record.value, source)
+            if number is not None:
+                run.add(Counter(counter.name, number, counter.unit, source))
+        supply = spec.supplies.get(record.code)
+        if supply is not None:
+            level = record.percent if supply.percent else None
+            if level is None:
+                run.note(f"{source}: {supply.key} value {record.data.hex()} is not a level")
+                continue
+            kind = run.profile.marking if supply.type == "marker" else supply.type
+            key = supply.key.replace("marker", run.profile.marking)
+            description = supply.description.replace("Marker", run.profile.marking.capitalize())
+            supplies[key] = VendorSupply(
+                key, description, kind, supply.color, level, source, record.code
+            )
+        label = spec.values.get(record.code)
+        if label is not None and record.data:
+            values.append((label, record.value, source))
+
+
+def _rename_standard_collisions(run: _Run) -> None:
+    for name in ("total", "power_on"):
+        if name in run.counters and name in run.standard:
+            counter = run.counters.pop(name)
+            renamed = f"vendor_{name}"
+            if renamed not in run.counters:
+                run.counters[renamed] = Counter(
+                    renamed, counter.value, counter.unit, counter.source
+                )
+
+
+async def _device_color(run: _Run) -> bool | None:
+    """True/False from prtMarkerProcessColorants (already walked by the meters reader)."""
+    values = await run.data.column(oids.PRT_MARKER_PROCESS_COLORANTS)
+    counts = [v for v in values.values() if isinstance(v, int) and v > 0]
+    return max(counts) > 1 if counts else None
+
+
+def _derive(run: _Run, spec: DerivedCounter, color: bool | None) -> None:
+    if spec.name in run.counters or spec.name in run.standard:
+        return
+    if (spec.when == "mono_device" and color is not False) or (
+        spec.when == "color_device" and color is not True
+    ):
+        return
+    total = 0
+    used: list[str] = []
+    for term in spec.terms:
+        counter = run.counters.get(term.name) or run.standard.get(term.name)
+        if counter is None:
+            if term.optional:
+                continue
+            return
+        if counter.unit != spec.unit:
+            run.note(
+                f"{spec.name}: {term.name} counts {counter.unit}, not {spec.unit}; not derived"
+            )
+            return
+        total += term.sign * counter.value
+        used.append(("- " if term.sign < 0 else "+ ") + term.name if used else term.name)
+    if total < 0:
+        run.note(f"{spec.name} = {spec.expression} would be negative ({total}); not derived")
+        return
+    run.counters[spec.name] = Counter(spec.name, total, spec.unit, f"formula({' '.join(used)})")
+
+
+def _guard(run: _Run) -> None:
+    total = run.standard.get("total")
+    if total is None or total.unit != "impressions":
+        return
+    limit = total.value * _GUARD_RATIO + _GUARD_SLACK
+    for name in [n for n in run.counters if n in SUBSET_OF_TOTAL]:
+        counter = run.counters[name]
+        if counter.unit == "impressions" and counter.value > limit:
+            del run.counters[name]
+            run.note(
+                f"{name} {counter.value} from {counter.source} exceeds the Printer-MIB total "
+                f"{total.value}: not a meter of this model, dropped",
+                warn=True,
+            )

@@ -1,0 +1,85 @@
+"""Vendor profiles against the shared corpus (skipped when ../shared/corpus is absent).
+
+Replays every recording from memory (no agent needed), reads it the way a poll
+does, and holds the profiles to the bars of issue 4: every asserted total
+meter, at least 95 % of the asserted split meters (mono, colour, per function
+and the rest) and at least 95 % of Brother's supply percentages. The table
+itself: `python -m tests.conformance.profiles_report`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from exporter.profiles import Database, load_database
+from tests.conformance.corpus import Recording, corpus_dir, load_recordings
+from tests.conformance.profiles_report import (
+    DeviceResult,
+    ProfileCheck,
+    evaluate,
+    misses,
+    ratio,
+    run,
+    vendor_label,
+)
+
+pytestmark = [
+    pytest.mark.conformance,
+    pytest.mark.skipif(
+        not (corpus_dir() / "MANIFEST.tsv").exists(), reason="no ../shared/corpus on this machine"
+    ),
+]
+
+Results = list[tuple[Recording, DeviceResult]]
+FAMILIES = frozenset(
+    {
+        "HP", "Ricoh", "Kyocera", "Xerox", "Fujifilm", "Canon", "Konica Minolta", "Sharp",
+        "Brother", "Lexmark", "Epson", "Samsung", "OKI", "Toshiba", "Dell",
+    }
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def database() -> Database:
+    return load_database()
+
+
+@pytest.fixture(scope="module")
+def results(database: Database) -> Results:
+    return run(load_recordings(), database)
+
+
+@pytest.fixture(scope="module")
+def checks(results: Results) -> list[ProfileCheck]:
+    return [check for rec, result in results for check in evaluate(rec, result)]
+
+
+def test_every_recording_is_read_without_error(results: Results) -> None:
+    assert [(rec.name, r.error) for rec, r in results if r.error] == []
+
+
+def test_every_recording_of_a_covered_maker_matches_a_profile(results: Results) -> None:
+    unmatched = [
+        rec.name for rec, r in results if vendor_label(rec) in FAMILIES and r.match is None
+    ]
+    assert unmatched == []
+
+
+@pytest.mark.parametrize(("category", "bar"), [("total", 1.0), ("split", 0.95), ("supply", 0.95)])
+def test_accuracy_meets_the_bar(checks: list[ProfileCheck], category: str, bar: float) -> None:
+    picked = [c for c in checks if c.category == category]
+    assert picked, f"no {category} checks: the corpus or the harness changed"
+    score = ratio(picked, category)
+    assert score is not None
+    assert score >= bar, misses(picked)
+
+
+def test_profiles_never_override_the_printer_mib_total(results: Results) -> None:
+    """Where the Printer-MIB has a total, a vendor total never replaces it."""
+    for rec, r in results:
+        if r.applied is None:
+            continue
+        standard = {c.name: c for c in r.counters}
+        merged = {c.name: c for c in r.applied.counters}
+        if "total" in standard:
+            assert merged["total"] == standard["total"], rec.name
