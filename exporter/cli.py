@@ -21,8 +21,10 @@ from exporter import __version__
 from exporter.config import count_addresses, expand, parse_range
 from exporter.discovery import sweep
 from exporter.logs import setup_logging
+from exporter.profiles import PACKAGE_DIR, ProfileError, check_database, default_database
+from exporter.profiles.loader import load_directory
 from exporter.progress import ProgressBar
-from exporter.readers.device import read_device
+from exporter.readers.device import explain_device, read_device
 from exporter.serve import dry_run, serve
 from exporter.snmp import (
     CredentialError,
@@ -171,6 +173,34 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--max-repetitions", type=int, default=25, help="GETBULK max-repetitions (default: 25)"
     )
+    profiles = sub.add_parser(
+        "profiles",
+        help="check the vendor profile database, or explain a device's profile",
+        description="The vendor profile database: validate it, or explain a device's match.",
+    )
+    profiles_sub = profiles.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
+    check = profiles_sub.add_parser(
+        "check", help="validate a profile directory", description="Validate a profile directory."
+    )
+    check.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        help="profile directory (default: the database shipped with the exporter)",
+    )
+    explain = profiles_sub.add_parser(
+        "explain",
+        help="show which profile matches a device and where each counter comes from",
+        description="Read one device and show which profile matches, why, and each value's source.",
+    )
+    explain.add_argument("target", type=_parse_target, help="HOST[:PORT]")
+    explain.add_argument("--community", default="public", help="v1/v2c community")
+    explain.add_argument("--snmp.version", dest="snmp_version", choices=["1", "2c"], default="2c")
+    explain.add_argument("--timeout", type=float, default=2.0)
+    explain.add_argument(
+        "--profiles.dir", dest="profiles_dir", type=Path, help="override directory"
+    )
+
     discover = sub.add_parser(
         "discover",
         help="sweep address ranges for printers and list them",
@@ -262,6 +292,36 @@ async def _probe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    if args.profiles_command == "check":
+        directory = args.directory or PACKAGE_DIR
+        problems = check_database(directory)
+        for problem in problems:
+            print(problem)
+        if problems:
+            return EXIT_FAILED
+        print(f"{directory}: OK, database version {load_directory(directory).version}")
+        return EXIT_OK
+    try:
+        database = default_database(args.profiles_dir)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    host, port = args.target
+    creds = community("command-line", args.community, version=1 if args.snmp_version == "1" else 2)
+
+    async def run() -> str:
+        client = await connect(host, port, [creds], SnmpOptions(timeout=args.timeout))
+        return await explain_device(client, database)
+
+    try:
+        print(asyncio.run(run()), end="")
+    except SnmpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _discover(args: argparse.Namespace) -> int:
     try:
         ranges = [parse_range(text) for text in args.ranges]
@@ -327,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level, args.log_format)
     if args.command == "discover":
         return _discover(args)
+    if args.command == "profiles":
+        return _profiles(args)
     if args.command == "probe":
         if (args.target is None) == (args.replay is None):
             parser.error("probe needs a HOST[:PORT] or --replay FILE (one of them)")

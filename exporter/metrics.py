@@ -257,6 +257,9 @@ _HELP: Final[Mapping[str, str]] = {
     "printer_exporter_snmp_retries_total": "SNMP requests re-sent to the device after a timeout.",
     "printer_exporter_snmp_timeouts_total": "SNMP requests the device left unanswered after "
     "every retry.",
+    "printer_counter_event": "1 per meter integrity finding of the latest poll: kind decrease "
+    "(withheld from this read), wrap (2^24/2^31/2^32) or total_mismatch (vendor total against "
+    "prtMarkerLifeCount 1.3.6.1.2.1.43.10.2.1.4); see counter_events in /api/v1/snapshot.",
     "printer_exporter_counter_regressions_total": "Times the poller read a meter lower than the "
     "read before: a billing meter must never go backwards.",
     "printer_exporter_build_info": "Versions of this exporter, value 1.",
@@ -338,6 +341,7 @@ READER_DURATION = _dev("printer_exporter_reader_duration_seconds", "gauge", "rea
 READER_SUCCESS = _dev("printer_exporter_reader_success", "gauge", "reader")
 TRAFFIC = tuple(_dev(f"printer_exporter_snmp_{attr}_total", "counter") for attr in _TRAFFIC_FIELDS)
 COUNTER_REGRESSIONS = _dev("printer_exporter_counter_regressions_total", "counter", "counter")
+COUNTER_EVENT = _dev("printer_counter_event", "gauge", "counter", "kind")
 
 BUILD_INFO = _glob(
     "printer_exporter_build_info", "gauge", "version", "python_version", "pysnmp_version"
@@ -494,6 +498,11 @@ def _alerts(dev: _Device, add: _Add) -> None:
         add(ALERT, count, *key)
 
 
+def _counter_events(dev: _Device, add: _Add) -> None:
+    for key in dict.fromkeys((_label(e.counter), e.kind) for e in dev.snap.counter_events):
+        add(COUNTER_EVENT, 1, *key)
+
+
 def _readers(dev: _Device, add: _Add) -> None:
     for reader, run in {run.reader: run for run in dev.runs}.items():
         add(READER_DURATION, run.seconds, _label(reader))
@@ -564,6 +573,7 @@ _GROUPS: Final[tuple[_Group, ...]] = (
     _Group((READER_DURATION, READER_SUCCESS), lambda dev: dev.runs, _readers),
     _Group(TRAFFIC, lambda dev: dev.traffic, _traffic),
     _Group((COUNTER_REGRESSIONS,), lambda dev: dev.regressions, _regressions),
+    _Group((COUNTER_EVENT,), _data_key("counter_events"), _answered(_counter_events)),
 )
 
 DEVICE_FAMILIES: Final[tuple[_Family, ...]] = tuple(f for g in _GROUPS for f in g.families)

@@ -21,6 +21,7 @@ DeviceStatus = Literal["running", "warning", "testing", "down", "unknown"]
 PrinterStatus = Literal["idle", "printing", "warmup", "other", "unknown"]
 SupplyState = Literal["ok", "low", "empty", "some_remaining", "unknown", "unrestricted"]
 AlertSeverity = Literal["critical", "warning", "warning_binary", "other"]
+CounterEventKind = Literal["decrease", "wrap", "total_mismatch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,22 @@ class Counter:
     value: int
     unit: str
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterEvent:
+    """A meter that broke its promise to only go up, or two totals that disagree.
+
+    See `exporter.profiles.integrity` for how each kind is detected and what the
+    poller does with it: a decreased meter is withheld from the snapshot that
+    carries the event.
+    """
+
+    kind: CounterEventKind
+    counter: str
+    previous: int | None
+    current: int | None
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +139,8 @@ class Snapshot:
     supplies: tuple[Supply, ...] = ()
     trays: tuple[Tray, ...] = ()
     alerts: tuple[Alert, ...] = ()
+    counter_events: tuple[CounterEvent, ...] = ()
+    """Integrity findings of this poll against the device's previous one."""
     warnings: tuple[str, ...] = ()
     """Things the reader noticed about the agent (garbled values, truncated walks)."""
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from exporter.config import PollConfig
 from exporter.metrics import TrafficCounts
-from exporter.model import Snapshot
+from exporter.model import Counter, Snapshot
+from exporter.profiles import Database, detect_events, withhold_decreased
 from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
     CredentialMemory,
@@ -101,6 +102,8 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._targets: tuple[PollTarget, ...] = ()
+        self.profiles: Database | None = None
+        """The vendor profile database; None means the one shipped with the exporter."""
         self._memory = CredentialMemory()
         self._wake = asyncio.Event()
         self.cycles_total = 0
@@ -165,7 +168,7 @@ class Poller:
                     snmp_options(self._poll),
                     self._memory,
                 )
-                read = await read_device(client)
+                read = await read_device(client, self.profiles)
         except SnmpError as exc:
             read = _failed(target, str(exc), started)
         except TimeoutError:
@@ -179,7 +182,30 @@ class Poller:
             )
         if not read.snapshot.reachable:
             log.debug("poll of %s failed: %s", target.address, read.snapshot.error)
-        return self.store.record(read, traffic_of(client), self._clock())
+        read, baseline = self._check_meters(read)
+        return self.store.record(read, traffic_of(client), self._clock(), baseline)
+
+    def _check_meters(self, read: DeviceRead) -> tuple[DeviceRead, tuple[Counter, ...] | None]:
+        """Compare this read's meters with the device's last; withhold any that went down.
+
+        A decreased meter is never published as a read (the event is, in the
+        snapshot and in `printer_exporter_counter_regressions_total`). The
+        baseline for the next poll is every meter as read now, merged over the
+        old baseline so that a meter missing from one poll keeps its history.
+        """
+        snap = read.snapshot
+        if not snap.counters:
+            return read, None
+        previous = self.store.get(snap.target)
+        old = previous.baseline if previous else ()
+        events = detect_events(old or None, snap.counters)
+        for event in events:
+            log.warning("%s: counter %s: %s", snap.target, event.counter, event.detail)
+        merged = {c.name: c for c in old} | {c.name: c for c in snap.counters}
+        checked = dataclasses.replace(
+            snap, counters=withhold_decreased(snap.counters, events), counter_events=events
+        )
+        return DeviceRead(checked, read.readers), tuple(merged.values())
 
     def _deadline(self) -> float:
         """A poll may take its walk budget plus a few request timeouts, but never an interval."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from exporter.config import Config, ConfigError, load_config, summarize
+from exporter.profiles import ProfileError
 from exporter.service import Service
 from exporter.web.app import WebSettings, build_app, uvicorn_config
 from exporter.web.security import WebConfig, load_web_config
@@ -54,7 +55,11 @@ async def serve(
         return 1
     for line in summarize(config):
         log.info(line)
-    service = Service(config, config_file)
+    try:
+        service = Service(config, config_file)
+    except ProfileError as exc:
+        log.error("cannot start: vendor profiles: %s", exc)
+        return 1
     settings = WebSettings(snapshot_api_loopback_only=config.web.snapshot_api.loopback_only)
     address = listen_address or config.web.listen_address
     try:

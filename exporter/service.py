@@ -34,6 +34,7 @@ from exporter.discovery import Discovery
 from exporter.metrics import ExporterState, MetricsRenderer
 from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget, snmp_options
+from exporter.profiles import ProfileError, default_database
 from exporter.readers.device import read_device
 from exporter.snmp import SnmpError, connect
 from exporter.store import DeviceEntry, SnapshotStore
@@ -70,6 +71,10 @@ class Service:
         return [t for t in targets if in_shard(t.address, config.shard)]
 
     def _apply(self, config: Config) -> None:
+        """Swap in a checked config. Raises ProfileError (nothing changed) if its profile
+        override directory does not load."""
+        default_database.cache_clear()
+        self.poller.profiles = default_database(config.profiles.override_dir)
         self.config = config
         self.discovery.configure(config.discovery, config)
         self.poller.configure(config.poll, self.poll_targets(config))
@@ -85,11 +90,11 @@ class Service:
             return False, "no --config.file to reload"
         try:
             config = await asyncio.to_thread(load_config, self.config_path)
-        except ConfigError as exc:
+            self._apply(config)
+        except (ConfigError, ProfileError) as exc:
             self.last_reload_ok = False
             log.error("config reload failed, keeping the old config: %s", exc)
             return False, str(exc)
-        self._apply(config)
         self.last_reload_ok = True
         self.last_reload_success = time.time()
         log.info("config reloaded from %s", self.config_path)
@@ -177,6 +182,9 @@ class Service:
             },
             reader_runs={e.snapshot.target: e.readers for e in entries},
             traffic={e.snapshot.target: e.traffic for e in entries},
+            counter_regressions={
+                e.snapshot.target: dict(e.regressions) for e in entries if e.regressions
+            },
             poll_cycles_total=self.poller.cycles_total,
             poll_cycle_duration_seconds=self.poller.last_cycle_duration,
             poll_interval_seconds=self.config.poll.interval,

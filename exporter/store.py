@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from exporter.metrics import TrafficCounts
-from exporter.model import Snapshot
+from exporter.model import Counter, Snapshot
 from exporter.readers.device import DeviceRead, ReaderRun
 
 
@@ -31,6 +31,10 @@ class DeviceEntry:
     """The last snapshot that reached the device, for pages that show stale data as stale."""
     traffic: TrafficCounts
     """SNMP traffic to this device since the exporter started."""
+    baseline: tuple[Counter, ...] = ()
+    """The meters as last read, before any was withheld: what the next read is checked against."""
+    regressions: tuple[tuple[str, int], ...] = ()
+    """(counter, times it went backwards) since the exporter started."""
 
 
 class SnapshotStore:
@@ -40,18 +44,31 @@ class SnapshotStore:
         self.generation = 0
         """Bumped on every change, so renderers can cache by it."""
 
-    def record(self, read: DeviceRead, traffic: TrafficCounts, now: float) -> DeviceEntry:
-        """Store one poll's result; `traffic` is what this poll sent and received."""
+    def record(
+        self,
+        read: DeviceRead,
+        traffic: TrafficCounts,
+        now: float,
+        baseline: tuple[Counter, ...] | None = None,
+    ) -> DeviceEntry:
+        """Store one poll's result; `traffic` is what this poll sent and received, and
+        `baseline` the meters as read (None keeps the previous baseline)."""
         snap = read.snapshot
         with self._lock:
             old = self._entries.get(snap.target)
             reached = snap.reachable
+            regressions = dict(old.regressions) if old else {}
+            for event in snap.counter_events:
+                if event.kind == "decrease":
+                    regressions[event.counter] = regressions.get(event.counter, 0) + 1
             entry = DeviceEntry(
                 snapshot=snap,
                 readers=read.readers,
                 last_success=now if reached else (old.last_success if old else None),
                 last_good=snap if reached else (old.last_good if old else None),
                 traffic=_add(old.traffic, traffic) if old else traffic,
+                baseline=baseline if baseline is not None else (old.baseline if old else ()),
+                regressions=tuple(sorted(regressions.items())),
             )
             self._entries[snap.target] = entry
             self.generation += 1

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from exporter.model import Snapshot
+from exporter.model import Identity, Snapshot
+from exporter.profiles import (
+    Applied,
+    Database,
+    Match,
+    VendorRead,
+    apply_vendor_read,
+    default_database,
+    explain,
+    match_profile,
+    read_vendor,
+)
 from exporter.readers import oids
 from exporter.readers.alerts import read_alerts
 from exporter.readers.fetch import DeviceData
@@ -60,7 +71,9 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def read_device(client: SnmpClient) -> DeviceRead:
+async def read_device(client: SnmpClient, profiles: Database | None = None) -> DeviceRead:
+    """Read one device: the standard readers, then its vendor profile (`profiles`, or the
+    database shipped with the exporter)."""
     started = time.perf_counter()
     taken_at = utc_now()
     data = DeviceData(client)
@@ -86,6 +99,23 @@ async def read_device(client: SnmpClient) -> DeviceRead:
             ok = True
         runs.append(ReaderRun(name, time.perf_counter() - t0, ok))
 
+    if "identity" in parts and error is None:
+        t0 = time.perf_counter()
+        try:
+            await _apply_profile(data, parts, profiles or default_database())
+        except SnmpTimeout as exc:
+            error = f"profile: {exc}"
+            ok = False
+        except SnmpError as exc:
+            data.warn(f"profile: {exc}")
+            ok = False
+        except Exception:  # a bug of ours, or a profile that does not fit this device
+            log.exception("vendor profile failed on %s", client.target)
+            data.warn("profile: internal error while reading (see the exporter log)")
+            ok = False
+        else:
+            ok = True
+        runs.append(ReaderRun("profile", time.perf_counter() - t0, ok))
     if "identity" in parts:
         parts["identity"] = dataclasses.replace(
             parts["identity"], color=await _is_color(data, parts)
@@ -100,6 +130,53 @@ async def read_device(client: SnmpClient) -> DeviceRead:
         **parts,
     )
     return DeviceRead(snapshot, tuple(runs))
+
+
+async def _profile(
+    data: DeviceData, parts: dict[str, Any], database: Database
+) -> tuple[Match, VendorRead, Applied] | None:
+    """The matching vendor profile, what it read, and the snapshot parts with it merged in.
+
+    The Printer-MIB parts stay the base: a profile adds to them, fills gaps and
+    applies documented quirks, and every change is noted for `profiles explain`.
+    """
+    identity: Identity = parts["identity"]
+    match = match_profile(database, identity)
+    if match is None:
+        return None
+    counters = parts.get("counters", ())
+    vendor = await read_vendor(data, match.profile, counters)
+    applied = apply_vendor_read(identity, counters, parts.get("supplies", ()), vendor)
+    return match, vendor, applied
+
+
+async def _apply_profile(data: DeviceData, parts: dict[str, Any], database: Database) -> None:
+    found = await _profile(data, parts, database)
+    if found is None:
+        return
+    match, _, applied = found
+    parts["identity"] = dataclasses.replace(applied.identity, profile=match.profile.name)
+    if "counters" in parts or applied.counters:
+        parts["counters"] = applied.counters
+    if "supplies" in parts or applied.supplies:
+        parts["supplies"] = applied.supplies
+
+
+async def explain_device(client: SnmpClient, profiles: Database | None = None) -> str:
+    """`profiles explain`: which profile matches the device, why, and where each value came from.
+
+    SNMP errors propagate: the command reports them instead of explaining half a read.
+    """
+    data = DeviceData(client)
+    parts: dict[str, Any] = {
+        "identity": await read_identity(data),
+        "counters": await read_counters(data),
+        "supplies": await read_supplies(data),
+    }
+    found = await _profile(data, parts, profiles or default_database())
+    if found is None:
+        return explain(None, None)
+    return explain(*found)
 
 
 async def _is_color(data: DeviceData, parts: dict[str, Any]) -> bool | None:

@@ -1,0 +1,90 @@
+"""The poller's meter checks across polls: a meter that goes down is withheld, once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from exporter.config import PollConfig
+from exporter.metrics import ExporterState, render
+from exporter.poller import Poller, PollTarget
+from exporter.snmp import CredentialMemory, Credentials, SnmpClient, SnmpOptions, community
+from exporter.snmp.memory import MemoryClient, load_snmprec
+from exporter.snmp.types import Oid, SnmpValue
+from exporter.store import SnapshotStore
+from tests.oracle import FIXTURES
+
+LIFE_COUNT = (1, 3, 6, 1, 2, 1, 43, 10, 2, 1, 4, 1, 1)
+TARGET = PollTarget("127.0.0.1", 1161, (community("c", "mono_printer"),), "127.0.0.1:1161")
+
+
+class _Meters:
+    """Serves the mono_printer recording with the life count set per poll."""
+
+    def __init__(self, counts: Sequence[int]) -> None:
+        self._base = load_snmprec(FIXTURES / "mono_printer.snmprec")
+        self._counts = list(counts)
+
+    async def __call__(
+        self,
+        host: str,
+        port: int,
+        sets: Sequence[Credentials],
+        options: SnmpOptions,
+        memory: CredentialMemory,
+    ) -> SnmpClient:
+        values: dict[Oid, SnmpValue] = {**self._base, LIFE_COUNT: self._counts.pop(0)}
+        return MemoryClient(values, target=f"{host}:{port}")
+
+
+async def _poll(counts: Sequence[int]) -> tuple[Poller, list[object]]:
+    poller = Poller(SnapshotStore(), PollConfig(), connect_fn=_Meters(counts))
+    poller.configure(PollConfig(), [TARGET])
+    entries = [await poller.poll_once(TARGET) for _ in counts]
+    return poller, entries
+
+
+async def test_a_decrease_is_withheld_for_one_poll_and_counted() -> None:
+    poller, entries = await _poll([1000, 1200, 50, 80])
+    totals = [e.snapshot.counter("total") for e in entries]  # type: ignore[attr-defined]
+    assert [t.value if t else None for t in totals] == [1000, 1200, None, 80]
+    events = entries[2].snapshot.counter_events  # type: ignore[attr-defined]
+    # The Kyocera profile derives `mono` from `total` on a mono device: both go down.
+    assert sorted((e.kind, e.counter, e.previous, e.current) for e in events) == [
+        ("decrease", "mono", 1200, 50),
+        ("decrease", "total", 1200, 50),
+    ]
+    assert entries[3].snapshot.counter_events == ()  # type: ignore[attr-defined]
+    entry = poller.store.get(TARGET.address)
+    assert entry is not None
+    assert dict(entry.regressions) == {"mono": 1, "total": 1}
+
+
+async def test_a_32_bit_wrap_keeps_the_meter_and_says_so() -> None:
+    _, entries = await _poll([2**32 - 100, 20])
+    snap = entries[1].snapshot  # type: ignore[attr-defined]
+    assert snap.counter("total").value == 20
+    assert {(e.kind, e.counter) for e in snap.counter_events} == {
+        ("wrap", "total"),
+        ("wrap", "mono"),
+    }
+    assert all("increase 120" in e.detail for e in snap.counter_events)
+
+
+async def test_events_reach_metrics() -> None:
+    poller, _ = await _poll([500, 400])
+    entry = poller.store.get(TARGET.address)
+    assert entry is not None
+    body = render(
+        ExporterState(
+            snapshots=[entry.snapshot],
+            counter_regressions={TARGET.address: dict(entry.regressions)},
+        )
+    ).decode()
+    assert (
+        'printer_counter_event{counter="total",kind="decrease",target="127.0.0.1:1161"} 1.0' in body
+    )
+    assert (
+        'printer_exporter_counter_regressions_total{counter="total",target="127.0.0.1:1161"} 1.0'
+        in body
+    )
+    assert 'printer_pages_total{counter="total"' not in body
