@@ -4,14 +4,8 @@ Readers depend on the `SnmpClient` protocol and plain values from `types`; the
 real client lives in `client`, an in-memory one for tests in `memory`.
 """
 
-from exporter.snmp.client import (
-    CredentialMemory,
-    PysnmpClient,
-    SnmpClient,
-    SnmpOptions,
-    TrafficStats,
-    connect,
-)
+from exporter.snmp.client import PysnmpClient, SnmpClient, SnmpOptions, TrafficStats
+from exporter.snmp.connect import CredentialMemory, connect
 from exporter.snmp.credentials import CredentialError, Credentials, community, usm
 from exporter.snmp.errors import (
     SnmpAuthError,

@@ -10,7 +10,7 @@ from exporter.poller import Poller, PollTarget
 from exporter.snmp import CredentialMemory, Credentials, SnmpClient, SnmpOptions, community
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.snmp.types import Oid, SnmpValue
-from exporter.store import SnapshotStore
+from exporter.store import DeviceEntry, SnapshotStore
 from tests.oracle import FIXTURES
 
 LIFE_COUNT = (1, 3, 6, 1, 2, 1, 43, 10, 2, 1, 4, 1, 1)
@@ -36,7 +36,7 @@ class _Meters:
         return MemoryClient(values, target=f"{host}:{port}")
 
 
-async def _poll(counts: Sequence[int]) -> tuple[Poller, list[object]]:
+async def _poll(counts: Sequence[int]) -> tuple[Poller, list[DeviceEntry]]:
     poller = Poller(SnapshotStore(), PollConfig(), connect_fn=_Meters(counts))
     poller.configure(PollConfig(), [TARGET])
     entries = [await poller.poll_once(TARGET) for _ in counts]
@@ -45,15 +45,15 @@ async def _poll(counts: Sequence[int]) -> tuple[Poller, list[object]]:
 
 async def test_a_decrease_is_withheld_for_one_poll_and_counted() -> None:
     poller, entries = await _poll([1000, 1200, 50, 80])
-    totals = [e.snapshot.counter("total") for e in entries]  # type: ignore[attr-defined]
+    totals = [e.snapshot.counter("total") for e in entries]
     assert [t.value if t else None for t in totals] == [1000, 1200, None, 80]
-    events = entries[2].snapshot.counter_events  # type: ignore[attr-defined]
+    events = entries[2].snapshot.counter_events
     # The Kyocera profile derives `mono` from `total` on a mono device: both go down.
     assert sorted((e.kind, e.counter, e.previous, e.current) for e in events) == [
         ("decrease", "mono", 1200, 50),
         ("decrease", "total", 1200, 50),
     ]
-    assert entries[3].snapshot.counter_events == ()  # type: ignore[attr-defined]
+    assert entries[3].snapshot.counter_events == ()
     entry = poller.store.get(TARGET.address)
     assert entry is not None
     assert dict(entry.regressions) == {"mono": 1, "total": 1}
@@ -61,8 +61,10 @@ async def test_a_decrease_is_withheld_for_one_poll_and_counted() -> None:
 
 async def test_a_32_bit_wrap_keeps_the_meter_and_says_so() -> None:
     _, entries = await _poll([2**32 - 100, 20])
-    snap = entries[1].snapshot  # type: ignore[attr-defined]
-    assert snap.counter("total").value == 20
+    snap = entries[1].snapshot
+    total = snap.counter("total")
+    assert total is not None
+    assert total.value == 20
     assert {(e.kind, e.counter) for e in snap.counter_events} == {
         ("wrap", "total"),
         ("wrap", "mono"),

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pyasn1.type import univ
 
 from exporter.secret import Secret
-from exporter.snmp import CredentialError, community, parse_oid, usm
-from exporter.snmp.client import CredentialMemory, SnmpOptions, _extend, _to_python
+from exporter.snmp import CredentialError, CredentialMemory, community, parse_oid, usm
+from exporter.snmp.client import SnmpOptions, _extend, _to_python
 from exporter.snmp.memory import MemoryClient, load_snmprec, parse_snmprec_line
 from exporter.snmp.types import Walk, format_oid, is_under
 
