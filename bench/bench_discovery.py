@@ -28,7 +28,7 @@ from exporter.discovery import sweep
 from exporter.snmp import community
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-_LOOPBACK = ip_network("127.0.0.0/8")
+_LOOPBACK = IPv4Network("127.0.0.0/8")
 
 
 def printer_hosts(network: IPv4Network, count: int) -> list[str]:
