@@ -292,11 +292,12 @@ async def test_retry_after_a_dropped_request(agent_factory: AgentFactory) -> Non
 async def test_late_answer_to_the_first_try_is_accepted(
     agent_factory: AgentFactory,
 ) -> None:
-    agent = await agent_factory(values=TABLE, delay_first=0.45)  # after the resend at 0.3 s
-    client = client_for(agent, SnmpOptions(timeout=0.3, retries=2))
+    # answered after the resend at 0.5 s; the agent ignores the resends themselves
+    agent = await agent_factory(values=TABLE, delay_first=0.75)
+    client = client_for(agent, SnmpOptions(timeout=0.5, retries=3))
 
     assert await client.get([(*COLUMN, 2)]) == {(*COLUMN, 2): b"supply 2"}
-    assert client.stats.retries == 1
+    assert client.stats.retries >= 1
 
 
 async def test_answer_from_another_port_is_ignored(
@@ -362,11 +363,11 @@ async def test_garbage_answer_is_a_protocol_error_not_a_timeout(
         return good[:-3] + b"\x45\x01\x00"  # value tag 0x45 (NsapAddress): not SNMPv2
 
     agent = await agent_factory(values=TABLE, reply=garbage)
-    started = time.monotonic()
+    client = client_for(agent)
 
     with pytest.raises(SnmpProtocolError, match=r"undecodable response.*0x45"):
-        await client_for(agent).get([(*COLUMN, 1)])
-    assert time.monotonic() - started < 0.3  # answered at once, not after the timeout
+        await client.get([(*COLUMN, 1)])
+    assert client.stats.timeouts == 0  # failed on the answer, not after waiting
 
 
 def _ipv6_loopback() -> bool:
