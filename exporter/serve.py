@@ -46,8 +46,12 @@ def dry_run(config_file: Path | None, web_config_file: Path | None) -> int:
 
 
 async def serve(
-    config_file: Path | None, web_config_file: Path | None, listen_address: str | None
+    config_file: Path | None,
+    web_config_file: Path | None,
+    listen_address: str | None,
+    until: asyncio.Event | None = None,
 ) -> int:
+    """Run until SIGINT/SIGTERM, or until `until` is set (the demo's time limit)."""
     try:
         config, web = _load(config_file, web_config_file)
     except ConfigError as exc:
@@ -70,16 +74,25 @@ async def serve(
     # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal to the handler
     # that was installed before it. A no-op one lets us finish the shutdown and
     # exit 0, as a daemon asked to stop should.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: None)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop), name="service")
     log.info("listening on %s", address)
+
+    async def stop_when_asked() -> None:
+        if until is not None:
+            await until.wait()
+            server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_asked())
     try:
         await server.serve()
     finally:
+        watcher.cancel()
         stop.set()
         await running
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if not server.started:
         log.error("could not listen on %s (see the error above)", address)
         return 1
