@@ -9,9 +9,10 @@ raising when an agent sends the wrong type.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from exporter.readers.decode import decode_text
-from exporter.snmp import SnmpClient
+from exporter.snmp import SnmpClient, SnmpProtocolError
 from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid
 
 _STOP_REASONS = {
@@ -19,6 +20,13 @@ _STOP_REASONS = {
     "deadline": "the walk ran past its time limit",
     "non_increasing": "the agent returned an OID that was not greater than the previous one",
 }
+
+
+@runtime_checkable
+class MultiWalker(Protocol):
+    """A client that can walk several subtrees in the same requests (`LeanClient`)."""
+
+    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]: ...
 
 
 class DeviceData:
@@ -36,16 +44,37 @@ class DeviceData:
             self._asked.update(missing)
         return {oid: self._scalars[oid] for oid in oids if oid in self._scalars}
 
+    async def prefetch(self, roots: Sequence[Oid]) -> None:
+        """Walk these subtrees now, side by side when the client can (`MultiWalker`).
+
+        Readers still ask for each walk themselves; this only fills the cache in
+        fewer round trips. An agent that rejects the combined request costs
+        nothing: the readers then walk one subtree at a time, as without it.
+        """
+        wanted = [root for root in roots if root not in self._walks]
+        if len(wanted) < 2 or not isinstance(self.client, MultiWalker):
+            return
+        try:
+            walks = await self.client.walk_many(wanted)
+        except SnmpProtocolError as exc:
+            self.warn(f"combined walk refused ({exc}); walking one table at a time")
+            return
+        for root, walk in walks.items():
+            self._store(root, walk)
+
+    def _store(self, root: Oid, walk: Walk) -> None:
+        self._walks[root] = walk
+        if walk.stopped is not None:
+            self.warn(
+                f"walk of {format_oid(root)} stopped after {len(walk.rows)} rows: "
+                f"{_STOP_REASONS[walk.stopped]}"
+            )
+
     async def walk(self, root: Oid) -> Walk:
         cached = self._walks.get(root)
         if cached is None:
             cached = await self.client.walk(root)
-            self._walks[root] = cached
-            if cached.stopped is not None:
-                self.warn(
-                    f"walk of {format_oid(root)} stopped after {len(cached.rows)} rows: "
-                    f"{_STOP_REASONS[cached.stopped]}"
-                )
+            self._store(root, cached)
         return cached
 
     async def column(self, column: Oid) -> dict[Oid, SnmpValue]:

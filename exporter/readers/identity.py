@@ -53,8 +53,31 @@ async def printer_device_index(data: DeviceData) -> int | None:
     return printers[0] if printers else None
 
 
+PREFETCH: tuple[Oid, ...] = (
+    oids.HR_DEVICE_ENTRY,
+    DEVICE_ID_OIDS[0],
+    oids.PRT_GENERAL_ENTRY,
+    oids.ENT_PHYSICAL_SERIAL_NUM,
+    oids.ENT_PHYSICAL_FIRMWARE_REV,
+    oids.ENT_PHYSICAL_SOFTWARE_REV,
+    oids.ENT_PHYSICAL_ASSET_ID,
+    oids.IF_PHYS_ADDRESS,
+    oids.IF_TYPE,
+    oids.HR_PRINTER_ENTRY,
+    oids.PRT_CONSOLE_DISPLAY_BUFFER_TEXT,
+    oids.PRT_COVER_ENTRY,
+    oids.PRT_MARKER_ENTRY,
+    oids.PRT_MARKER_SUPPLIES_ENTRY,
+    oids.PRT_MARKER_COLORANT_VALUE,
+    oids.PRT_INPUT_ENTRY,
+    oids.PRT_ALERT_ENTRY,
+)
+"""Every subtree the standard readers walk, fetched side by side at the start of a poll."""
+
+
 async def read_identity(data: DeviceData) -> Identity:
     system = await data.get(_SYSTEM_SCALARS)
+    await data.prefetch(PREFETCH)
     sys_descr = data.text(system.get(oids.SYS_DESCR), "sysDescr")
     raw_object_id = system.get(oids.SYS_OBJECT_ID)
     sys_object_id = format_oid(raw_object_id) if isinstance(raw_object_id, tuple) else None
