@@ -17,13 +17,12 @@ import argparse
 import asyncio
 import json
 import resource
-import socket
 import sys
 import time
 from ipaddress import IPv4Network, ip_network
 from pathlib import Path
 
-from demo.simulator import Simulator
+from demo.simulator import Simulator, free_udp_port
 from exporter.discovery import sweep
 from exporter.snmp import community
 
@@ -36,21 +35,6 @@ def printer_hosts(network: IPv4Network, count: int) -> list[str]:
     hosts = list(network.hosts())
     step = max(1, len(hosts) // count)
     return [str(hosts[i * step + 7]) for i in range(count)]
-
-
-def free_port(hosts: list[str]) -> int:
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((hosts[0], 0))
-            port: int = s.getsockname()[1]
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free UDP port")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the benchmark sweeps loopback only (127.0.0.0/8)", file=sys.stderr)
         return 2
     hosts = printer_hosts(network, args.printers)
-    port = free_port(hosts)
+    port = free_udp_port(hosts)
     with Simulator(FIXTURES, [(h, port) for h in hosts], start_timeout=120):
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from demo.simulator import Simulator
+from demo.simulator import Simulator, free_udp_port
 from exporter.config import PollConfig
 from exporter.discovery import sweep
 from exporter.poller import Poller, PollTarget
@@ -53,21 +52,6 @@ class Load:
         }
 
 
-def free_port(hosts: list[str]) -> int:
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((hosts[0], 0))
-            port: int = s.getsockname()[1]
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free UDP port")
-
-
 async def measure(addresses: list[IPv4Address], port: int) -> tuple[Load, Load, int]:
     creds = community("fleet", "color_mfp")
     found = await sweep(addresses, port, [creds], rate=2000, timeout=0.5, retries=1)
@@ -91,7 +75,7 @@ async def measure(addresses: list[IPv4Address], port: int) -> tuple[Load, Load, 
 
 def main() -> int:
     hosts = [str(NETWORK[10 + i]) for i in range(13)]
-    port = free_port(hosts)
+    port = free_udp_port(hosts)
     cases = [
         ("one address, nothing there", [NETWORK[200]], []),
         ("one printer", [NETWORK[10]], hosts[:1]),

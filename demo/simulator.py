@@ -49,6 +49,7 @@ _MAX_PROBES = 300
 _PROBE_WAIT = 0.1
 _STOP_WAIT = 5.0
 _PORT_ATTEMPTS = 3
+_PORT_SEARCHES = 20
 
 
 class SimulatorError(RuntimeError):
@@ -342,6 +343,25 @@ def _free_udp_port(host: str) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_udp_port(hosts: Sequence[str]) -> int:
+    """A UDP port free on every one of `hosts` (loopback only), for a fleet on one port.
+
+    Raises SimulatorError after a bounded number of tries.
+    """
+    for host in hosts:
+        require_loopback(host)
+    for _ in range(_PORT_SEARCHES):
+        port = _free_udp_port(hosts[0])
+        try:
+            for host in hosts[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise SimulatorError(f"no UDP port free on all of {len(hosts)} addresses")
 
 
 def _communities(data_dir: Path) -> list[str]:

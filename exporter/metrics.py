@@ -842,10 +842,21 @@ class MetricsRenderer:
         self._lock = threading.Lock()
         self._cache: dict[str, _Cached] = {}
         self._sections: list[bytes] = list(_HEADERS)
+        self._last_body: tuple[ExporterState, bytes] | None = None
 
     def render(self, state: ExporterState) -> bytes:
-        """The exposition body (text format 0.0.4)."""
-        return b"".join(self.render_chunks(state))
+        """The exposition body (text format 0.0.4).
+
+        The same state object gives the same bytes without any work: the service
+        hands out one state object until something changes, so repeated scrapes
+        between polls cost nothing however large the fleet.
+        """
+        last = self._last_body
+        if last is not None and last[0] is state:
+            return last[1]
+        body = b"".join(self.render_chunks(state))
+        self._last_body = (state, body)
+        return body
 
     def render_chunks(self, state: ExporterState) -> list[bytes]:
         """The body in pieces, for a server that writes them without joining them first."""

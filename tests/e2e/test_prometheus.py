@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from demo.simulator import Simulator
+from demo.simulator import Simulator, free_udp_port
 from tests.oracle import FIXTURES
 
 pytestmark = [
@@ -43,21 +43,6 @@ def _free_tcp_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _free_udp_port(hosts: list[str]) -> int:
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((hosts[0], 0))
-            port: int = s.getsockname()[1]
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free UDP port")
 
 
 def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
@@ -100,7 +85,7 @@ class _Process:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("e2e")
     hosts = [*PRINTERS, DEAD]
-    snmp_port = _free_udp_port(hosts)
+    snmp_port = free_udp_port(hosts)
     exporter_port, prom_port, am_port = _free_tcp_port(), _free_tcp_port(), _free_tcp_port()
 
     config = {

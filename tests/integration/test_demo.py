@@ -10,27 +10,17 @@ import httpx
 import pytest
 
 from demo.__main__ import FLEET, main
+from demo.simulator import free_udp_port
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port_on_all_demo_hosts() -> int:
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((FLEET[0].host, 0))
-            port: int = s.getsockname()[1]
-        try:
-            for printer in FLEET:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((printer.host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free UDP port on the demo addresses")
+def _demo_port() -> int:
+    return free_udp_port([p.host for p in FLEET])
 
 
 def test_demo_once_reads_the_whole_fleet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--once", "--port", str(_free_port_on_all_demo_hosts())]) == 0
+    assert main(["--once", "--port", str(_demo_port())]) == 0
     out = capsys.readouterr().out
     for title in ("HP Color LaserJet Pro MFP M479fdw", "Kyocera", "Lexmark CX725", "Samsung"):
         assert title in out
@@ -41,7 +31,7 @@ def test_demo_serves_the_fleet_and_stops_by_itself(capsys: pytest.CaptureFixture
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         web_port = s.getsockname()[1]
-    port = _free_port_on_all_demo_hosts()
+    port = _demo_port()
     listen = f"127.0.0.1:{web_port}"
     seen: dict[str, str] = {}
 

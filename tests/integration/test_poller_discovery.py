@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
-from demo.simulator import Simulator
+from demo.simulator import Simulator, free_udp_port
 from exporter.config import PollConfig, parse_config
 from exporter.discovery import Discovery, sweep
 from exporter.poller import Poller, PollTarget
@@ -28,24 +27,9 @@ what these tests are about."""
 HOSTS = ("127.1.0.10", "127.1.0.20", "127.1.0.30")
 
 
-def _free_port(hosts: tuple[str, ...]) -> int:
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((hosts[0], 0))
-            port: int = s.getsockname()[1]
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free UDP port")
-
-
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Simulator]:
-    port = _free_port(HOSTS)
+    port = free_udp_port(HOSTS)
     with Simulator(FIXTURES, [(h, port) for h in HOSTS]) as sim:
         yield sim
 
@@ -73,7 +57,7 @@ async def test_a_cycle_polls_every_target_and_fills_the_store(fleet: Simulator) 
 
 
 async def test_a_device_that_goes_away_keeps_up_0_and_its_last_success(tmp_path: Path) -> None:
-    port = _free_port(("127.1.1.10",))
+    port = free_udp_port(("127.1.1.10",))
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "mono_printer.snmprec").write_bytes(
         (FIXTURES / "mono_printer.snmprec").read_bytes()
