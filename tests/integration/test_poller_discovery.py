@@ -13,6 +13,7 @@ from demo.simulator import Simulator, free_udp_port
 from exporter.config import PollConfig, parse_config
 from exporter.discovery import Discovery, sweep
 from exporter.poller import Poller, PollTarget
+from exporter.service import Service
 from exporter.snmp import community
 from exporter.store import SnapshotStore
 from tests.oracle import FIXTURES
@@ -148,3 +149,34 @@ discovery:
         f"127.1.0.10:{port}",
         f"127.1.0.30:{port}",
     ]
+
+
+async def test_the_service_polls_what_discovery_finds(fleet: Simulator) -> None:
+    """Discovery feeds the poll set: a range in the config becomes polled printers."""
+    port = fleet.endpoints[0][1]
+    config = parse_config(
+        f"""
+credentials:
+  - {{name: fleet, version: 2c, community: color_mfp}}
+discovery: {{ranges: ['127.1.0.0/27'], port: {port}, rate: 5000, timeout: 300ms, retries: 0}}
+poll: {{interval: 30s, timeout: 1s, retries: 1}}
+"""
+    )
+    service = Service(config)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+
+    async def polled() -> list[str]:
+        while True:
+            reached = [e.snapshot.target for e in service.entries() if e.snapshot.reachable]
+            if len(reached) == len(HOSTS):
+                return reached
+            await asyncio.sleep(0.2)
+
+    try:
+        reached = await asyncio.wait_for(polled(), timeout=60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    assert sorted(reached) == [f"{h}:{port}" for h in HOSTS]
+    assert service.state().discovery.devices_found == len(HOSTS)
