@@ -167,7 +167,7 @@ def _value(value_tlv: bytes) -> VarBindValue:
         ("0400", b""),
         ("0403000102", b"\x00\x01\x02"),
         ("4403010203", b"\x01\x02\x03"),  # Opaque
-        ("4004c0a80001", IPv4Address("192.168.0.1")),
+        ("4004c0a80001", IPv4Address("192.168.0.1")),  # parse-only
         ("4003c0a800", b"\xc0\xa8\x00"),  # not 4 octets: kept as bytes
         # OBJECT IDENTIFIER values: first octet split into two arcs
         ("06012b", (1, 3)),
@@ -289,7 +289,7 @@ def test_encode_integer_is_minimal(value: int, encoded: str) -> None:
         (0, TIMETICKS, "430100"),
         (2**64 - 1, COUNTER64, "460900ffffffffffffffff"),
         (b"", OPAQUE, "4400"),
-        (IPv4Address("10.0.0.1"), None, "40040a000001"),
+        (IPv4Address("10.0.0.1"), None, "40040a000001"),  # parse-only
         ((2, 999), None, "06028837"),
         (Absent.END_OF_MIB_VIEW, None, "8200"),
     ],

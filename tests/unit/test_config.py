@@ -286,7 +286,7 @@ ERRORS = [
     ("poll: {walk_timeout: 0}\n", "poll.walk_timeout: must be more than zero. Got: 0"),
     # targets
     (
-        "targets: [{address: '10.0.0.1:99999'}]\n",
+        "targets: [{address: '10.0.0.1:99999'}]\n",  # parse-only
         "targets[0].address: not a host[:port]: '10.0.0.1:99999' (port must be 1-65535)",
     ),  # parse-only
     (

@@ -40,8 +40,8 @@ from exporter.readers.device import ReaderRun
 Labels = frozenset[tuple[str, str]]
 Series = dict[str, dict[Labels, float]]
 
-UP_TARGET = "10.0.0.1:161"
-DOWN_TARGET = "10.0.0.2:161"
+UP_TARGET = "192.0.2.1:161"
+DOWN_TARGET = "192.0.2.2:161"
 
 
 def lab(**labels: str) -> Labels:
@@ -624,7 +624,7 @@ def nasty_fleet() -> Iterator[ExporterState]:
     state = dataclasses.replace(state, snapshots=snaps)
     yield state
     yield dataclasses.replace(state, snapshots=(snaps[2], snaps[0]))  # one left, order moved
-    yield dataclasses.replace(state, snapshots=(snaps[2], full_snapshot("10.0.0.3:161")))
+    yield dataclasses.replace(state, snapshots=(snaps[2], full_snapshot("192.0.2.3:161")))
     yield dataclasses.replace(state, snapshots=(down_snapshot(UP_TARGET),))  # went down
     yield ExporterState()
 
