@@ -64,25 +64,17 @@ def snmp_options(poll: PollConfig) -> SnmpOptions:
 
 
 def traffic_of(client: SnmpClient | None) -> TrafficCounts:
-    """What a client sent and received, from whichever counters its transport keeps."""
-    stats = getattr(client, "stats", None)
-    if stats is None:
+    """The metrics' view of what a client sent and received."""
+    if client is None:
         return TrafficCounts()
-
-    def num(*names: str) -> int:
-        for name in names:
-            value = getattr(stats, name, None)
-            if isinstance(value, int):
-                return value
-        return 0
-
+    stats = client.stats
     return TrafficCounts(
-        packets_sent=num("packets_sent", "requests"),
-        packets_received=num("packets_received", "responses"),
-        bytes_sent=num("bytes_sent"),
-        bytes_received=num("bytes_received"),
-        retries=num("retries"),
-        timeouts=num("timeouts"),
+        packets_sent=stats.packets_sent,
+        packets_received=stats.packets_received,
+        bytes_sent=stats.bytes_sent,
+        bytes_received=stats.bytes_received,
+        retries=stats.retries,
+        timeouts=stats.timeouts,
     )
 
 

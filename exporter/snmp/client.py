@@ -79,11 +79,24 @@ class SnmpOptions:
 
 @dataclass(slots=True)
 class TrafficStats:
-    """What one client sent and got back: requests include the first try of each PDU."""
+    """What one client sent and got back, published per device as SNMP self-metrics.
+
+    `requests` counts PDUs asked for, `packets_sent` every datagram including
+    `retries`; `timeouts` are requests unanswered after every retry; bytes are
+    UDP payload octets. The lean v1/v2c transport fills every field. pysnmp
+    hides its retries and datagrams, so for SNMPv3 the packet counts are the
+    requests and answers it reports, and bytes stay 0.
+    """
 
     requests: int = 0
     responses: int = 0
     varbinds: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retries: int = 0
+    timeouts: int = 0
 
 
 class SnmpClient(Protocol):
@@ -94,6 +107,11 @@ class SnmpClient(Protocol):
 
     @property
     def credentials_name(self) -> str | None: ...
+
+    @property
+    def stats(self) -> TrafficStats:
+        """Traffic to this agent since the client was made."""
+        ...
 
     async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
         """Values of the OIDs the agent has; absent ones are left out, not errors."""
@@ -235,6 +253,7 @@ class PysnmpClient:
         varbinds = [ObjectType(ObjectIdentity(format_oid(o))) for o in oids]
         engine = _engine()
         self.stats.requests += 1
+        self.stats.packets_sent += 1
         try:
             if kind == "get":
                 result = await get_cmd(
@@ -261,8 +280,11 @@ class PysnmpClient:
             raise SnmpTransportError(f"{self.target}: socket error: {exc}") from exc
         error_indication, error_status, error_index, out = result
         if error_indication:
+            if isinstance(error_indication, errind.RequestTimedOut):
+                self.stats.timeouts += 1
             raise self._indication_error(error_indication)
         self.stats.responses += 1
+        self.stats.packets_received += 1
         if error_status and int(error_status) != 0:
             raise _StatusError(int(error_status), int(error_index), str(error_status.prettyPrint()))
         pairs = [(tuple(vb[0]), vb[1]) for vb in out]

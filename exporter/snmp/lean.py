@@ -25,7 +25,6 @@ import asyncio
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import ip_address
 
@@ -75,22 +74,6 @@ ERROR_STATUS_NAMES = (
 )
 
 
-@dataclass(slots=True)
-class LeanTrafficStats(TrafficStats):
-    """`TrafficStats` plus the wire-level counts that show a lossy link or a slow agent.
-
-    `packets_sent` = first tries + `retries`; `timeouts` counts requests that
-    got no answer after every retry; bytes are UDP payload octets.
-    """
-
-    packets_sent: int = 0
-    packets_received: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    retries: int = 0
-    timeouts: int = 0
-
-
 def error_status_name(status: int) -> str:
     if 0 <= status < len(ERROR_STATUS_NAMES):
         return ERROR_STATUS_NAMES[status]
@@ -131,7 +114,7 @@ class LeanClient:
         self._community = community_bytes(credentials.community_string.reveal())
         self._max_repetitions = self._options.max_repetitions
         self._route: Route | None = None
-        self.stats = LeanTrafficStats()
+        self.stats = TrafficStats()
 
     @property
     def target(self) -> str:

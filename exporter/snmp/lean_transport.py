@@ -50,7 +50,7 @@ class Route(NamedTuple):
 
 
 class WireStats(Protocol):
-    """The per-client counters the transport keeps (see `lean.LeanTrafficStats`)."""
+    """The per-client counters the transport keeps (see `client.TrafficStats`)."""
 
     packets_sent: int
     packets_received: int

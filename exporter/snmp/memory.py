@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from exporter.snmp.client import TrafficStats
 from exporter.snmp.errors import SnmpTimeout
 from exporter.snmp.types import Oid, SnmpValue, Walk, is_under, parse_oid
 
@@ -33,7 +34,7 @@ class MemoryClient:
         self._target = target
         self._max_rows = max_rows
         self._reachable = reachable
-        self.requests = 0
+        self.stats = TrafficStats()
 
     @property
     def target(self) -> str:
@@ -60,7 +61,7 @@ class MemoryClient:
         return Walk(root, tuple(rows))
 
     def _check(self) -> None:
-        self.requests += 1
+        self.stats.requests += 1
         if not self._reachable:
             raise SnmpTimeout(f"{self._target}: no response (memory client set unreachable)")
 

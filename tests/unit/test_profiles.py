@@ -329,9 +329,9 @@ async def run_fixture(path: Path, database: Database) -> tuple[Any, ...]:
     supplies = await read_supplies(data)
     match = match_profile(database, identity)
     assert match is not None, path.name
-    before = client.requests
+    before = client.stats.requests
     vendor = await read_vendor(data, match.profile, counters)
-    requests = client.requests - before
+    requests = client.stats.requests - before
     applied = apply_vendor_read(identity, counters, supplies, vendor)
     return match, vendor, applied, requests, data
 
