@@ -76,6 +76,18 @@ def _parse_target(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+_MAIN_EPILOG = """\
+examples:
+  printer-exporter --config.file printer-exporter.yml --dry-run   # check a config first
+  printer-exporter --config.file printer-exporter.yml             # serve on :9269
+  printer-exporter probe 192.0.2.20 --community public            # read one printer now
+  printer-exporter discover 192.0.2.0/24                          # find the printers
+  printer-exporter profiles explain 192.0.2.20                    # why these meters
+
+Then open http://localhost:9269/ for the fleet page, and point Prometheus at /metrics.
+`printer-exporter COMMAND --help` teaches each command. Docs: README.md, docs/.
+"""
+
 _DISCOVER_EPILOG = """\
 examples:
   printer-exporter discover 192.0.2.0/24
@@ -92,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printer-exporter",
         description="Read printers, copiers and MFPs over SNMP, the Prometheus way.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"printer-exporter {__version__}")
     parser.add_argument(
