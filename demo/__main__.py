@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from demo.simulator import Simulator
+from exporter.logs import setup_logging
 from exporter.readers.device import read_device
 from exporter.serve import serve
 from exporter.snmp import SnmpError, SnmpOptions, community, connect
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--once", action="store_true", help="read every printer once and exit")
     args = parser.parse_args(argv)
+    setup_logging("warn")  # the exporter's own warnings and errors, not every poll
 
     endpoints = [(p.host, args.port) for p in FLEET]
     print(f"Starting a simulated fleet of {len(FLEET)} printers on 127.0.0.11-15:{args.port} ...")
