@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from exporter.readers.decode import decode_text
-from exporter.snmp import SnmpClient, SnmpProtocolError
+from exporter.snmp import SnmpClient, SnmpError
 from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid
 
 _STOP_REASONS = {
@@ -48,16 +48,19 @@ class DeviceData:
         """Walk these subtrees now, side by side when the client can (`MultiWalker`).
 
         Readers still ask for each walk themselves; this only fills the cache in
-        fewer round trips. An agent that rejects the combined request costs
-        nothing: the readers then walk one subtree at a time, as without it.
+        fewer round trips. If the combined request fails, the readers walk one
+        subtree at a time, as without it.
         """
         wanted = [root for root in roots if root not in self._walks]
         if len(wanted) < 2 or not isinstance(self.client, MultiWalker):
             return
         try:
             walks = await self.client.walk_many(wanted)
-        except SnmpProtocolError as exc:
-            self.warn(f"combined walk refused ({exc}); walking one table at a time")
+        except SnmpError as exc:
+            # An agent that chokes on the combined request (or on one big table in it)
+            # still gets every reader: they walk their tables one at a time, and a
+            # device that is really gone ends the poll at the first reader that times out.
+            self.warn(f"combined walk failed ({exc}); walking one table at a time")
             return
         for root, walk in walks.items():
             self._store(root, walk)

@@ -125,3 +125,18 @@ def test_the_oracle_comparison_can_fail() -> None:
     assert mismatches(oracle, {**oracle, "supplies": oracle["supplies"][:-1]})
     assert mismatches(oracle, {**oracle, "counters": []})
     assert mismatches({"level": 0.5}, {"level": 0.5000001})
+
+
+class _ChokesOnCombinedWalks(MemoryClient):
+    """Walks tables one at a time, but times out on a combined walk (a fragile agent)."""
+
+    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]:
+        raise SnmpTimeout(f"{self.target}: no response to the combined walk")
+
+
+async def test_a_failed_combined_walk_falls_back_to_one_table_at_a_time() -> None:
+    values = load_snmprec(FIXTURES / "color_mfp.snmprec")
+    snap = (await read_device(_ChokesOnCombinedWalks(values, target="fragile:161"))).snapshot
+    assert snap.error is None
+    assert mismatches(load_oracle("color_mfp"), snap.to_json()) == []
+    assert any("combined walk failed" in w for w in snap.warnings)
