@@ -143,6 +143,7 @@ async def read_vendor(
     """Everything `profile` can read from this device. SNMP errors propagate to the caller."""
     run = _Run(profile, data, {c.name: c for c in standard})
     roots, scalar_oids = plan(profile)
+    await data.prefetch(roots)  # the vendor tables side by side, when the client can
     for root in roots:
         run.walks[root] = await data.walk(root)
     if scalar_oids:
