@@ -17,6 +17,8 @@ import math
 import re
 from ipaddress import ip_address
 
+from exporter.snmp.types import format_target
+
 _SHOW_LIMIT = 60
 
 
@@ -234,9 +236,9 @@ def parse_host_port(value: object, default_port: int) -> tuple[str, int]:
         raise Invalid(f"not a host[:port]: {show(value)} ({error})") from None
 
 
-def format_host_port(host: str, port: int) -> str:
-    """The canonical target text, the `target` label: '192.0.2.7:161', '[2001:db8::7]:161'."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+format_host_port = format_target
+"""The canonical target text, the `target` label: '192.0.2.7:161', '[2001:db8::7]:161'.
+One function for config, clients and metrics, so a device has one key everywhere."""
 
 
 def parse_listen_address(value: object) -> str:

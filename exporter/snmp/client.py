@@ -47,7 +47,15 @@ from exporter.snmp.errors import (
     SnmpTimeout,
     SnmpTransportError,
 )
-from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop, format_oid, is_under
+from exporter.snmp.types import (
+    Oid,
+    SnmpValue,
+    Walk,
+    WalkStop,
+    format_oid,
+    format_target,
+    is_under,
+)
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 _GET_BATCH = 16
@@ -222,7 +230,7 @@ class PysnmpClient:
 
     @property
     def target(self) -> str:
-        return f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
+        return format_target(self._host, self._port)
 
     @property
     def credentials_name(self) -> str | None:

@@ -44,7 +44,7 @@ from exporter.snmp.client import PysnmpClient, SnmpClient, SnmpOptions, TrafficS
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import SnmpError, SnmpProtocolError, SnmpTimeout, SnmpTransportError
 from exporter.snmp.lean_transport import Route, current_endpoint, endpoint
-from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop
+from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop, format_target
 
 _GET_BATCH = 16
 """Varbinds per GET PDU, as in `PysnmpClient`, so both clients send the same requests."""
@@ -118,7 +118,7 @@ class LeanClient:
 
     @property
     def target(self) -> str:
-        return f"[{self._host}]:{self._port}" if ":" in self._host else f"{self._host}:{self._port}"
+        return format_target(self._host, self._port)
 
     @property
     def credentials_name(self) -> str | None:

@@ -43,6 +43,11 @@ def format_oid(oid: Oid) -> str:
     return ".".join(map(str, oid))
 
 
+def format_target(host: str, port: int) -> str:
+    """The canonical 'host:port' of a device ('[v6]:port' for IPv6): the `target` label."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def is_under(oid: Oid, root: Oid) -> bool:
     return oid[: len(root)] == root
 
