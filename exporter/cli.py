@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from exporter import __version__
-from exporter.config import count_addresses, expand, parse_range
+from exporter.config import count_addresses, expand, parse_host_port, parse_range
 from exporter.discovery import sweep
 from exporter.logs import setup_logging
 from exporter.profiles import PACKAGE_DIR, ProfileError, check_database, default_database
@@ -56,24 +56,11 @@ exit status: 0 read, 1 unreachable / auth failure / no answer, 2 bad usage
 
 
 def _parse_target(text: str) -> tuple[str, int]:
-    """'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, port)."""
-    default = 161
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise argparse.ArgumentTypeError(f"bad target {text!r}: use [v6addr]:port")
-        port_text = rest[1:] if rest else ""
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""
-    if not host:
-        raise argparse.ArgumentTypeError(f"bad target {text!r}: empty host")
-    if not port_text:
-        return host, default
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise argparse.ArgumentTypeError(f"bad target {text!r}: port must be 1-65535")
-    return host, int(port_text)
+    """'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, port 161 by default)."""
+    try:
+        return parse_host_port(text, 161)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 _MAIN_EPILOG = """\

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
 import logging
 import signal
 import time
@@ -29,6 +28,7 @@ from exporter.config import (
     in_shard,
     load_config,
     mask_target,
+    parse_host_port,
 )
 from exporter.discovery import Discovery
 from exporter.metrics import ExporterState, MetricsRenderer
@@ -201,7 +201,10 @@ class Service:
         agent send SNMP anywhere; so a target must be configured, or inside a
         discovery range, and the credential set must be one defined locally.
         """
-        host, port = _split_target(target, self.config.discovery.port)
+        try:
+            host, port = parse_host_port(target, self.config.discovery.port)
+        except ValueError as exc:
+            raise ProbeRefused(f"target {exc}") from None
         address = format_host_port(host, port)
         configured = {t.address: t for t in self.config.targets}
         if address not in configured and not self.discovery.covers(host):
@@ -232,7 +235,7 @@ class Service:
 
     # -- running -------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, serve: asyncio.Future[None] | None = None) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         """Poll and sweep until `stop`; SIGHUP reloads the config."""
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here
@@ -248,23 +251,3 @@ class Service:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _split_target(text: str, default_port: int) -> tuple[str, int]:
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, ""
-    if not host:
-        raise ProbeRefused("target has no host")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ProbeRefused(f"bad port in target {text!r}")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ProbeRefused(f"target host must be an IP address, got {host!r}") from None
-    return host, int(port) if port else default_port

@@ -42,7 +42,12 @@ from exporter.config._model import (
 )
 from exporter.config._parse import parse_data
 from exporter.config._privacy import MaskMode, Shard, in_shard, mask_target, parse_shard, shard_of
-from exporter.config._values import format_duration, format_host_port, parse_duration
+from exporter.config._values import (
+    format_duration,
+    format_host_port,
+    parse_duration,
+    parse_host_port,
+)
 from exporter.config.ranges import AddressRange, IPAddress, count_addresses, expand, parse_range
 
 __all__ = [
@@ -73,6 +78,7 @@ __all__ = [
     "mask_target",
     "parse_config",
     "parse_duration",
+    "parse_host_port",
     "parse_range",
     "parse_shard",
     "read_config_text",

@@ -16,6 +16,7 @@ from exporter.poller import Poller, PollTarget
 from exporter.service import Service
 from exporter.snmp import community
 from exporter.store import SnapshotStore
+from exporter.web.app import ProbeRefused
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration
@@ -180,3 +181,28 @@ poll: {{interval: 30s, timeout: 1s, retries: 1}}
         await asyncio.wait_for(task, timeout=30)
     assert sorted(reached) == [f"{h}:{port}" for h in HOSTS]
     assert service.state().discovery.devices_found == len(HOSTS)
+
+
+async def test_service_probe_reads_only_what_the_config_allows(fleet: Simulator) -> None:
+    port = fleet.endpoints[0][1]
+    config = parse_config(
+        f"""
+credentials:
+  - {{name: fleet, version: 2c, community: color_mfp}}
+targets: ['{HOSTS[0]}:{port}']
+discovery: {{ranges: ['127.1.0.16/29'], port: {port}}}
+poll: {{timeout: 1s}}
+"""
+    )
+    service = Service(config)
+    snap = await service.probe(f"{HOSTS[0]}:{port}", {})
+    assert snap.reachable
+    assert snap.identity.serial == "CNB9Q7K2M4"
+    in_range = await service.probe(f"{HOSTS[1]}:{port}", {"credentials": "fleet"})
+    assert in_range.target == f"{HOSTS[1]}:{port}"
+    with pytest.raises(ProbeRefused, match="not a configured target"):
+        await service.probe(f"{HOSTS[2]}:{port}", {})
+    with pytest.raises(ProbeRefused, match="no credential set named 'other'"):
+        await service.probe(f"{HOSTS[0]}:{port}", {"credentials": "other"})
+    with pytest.raises(ProbeRefused, match="port must be 1-65535"):
+        await service.probe("127.1.0.10:99999", {})
