@@ -27,7 +27,6 @@ from exporter.config import (
     format_host_port,
     in_shard,
     load_config,
-    mask_target,
     parse_host_port,
 )
 from exporter.discovery import Discovery
@@ -103,10 +102,7 @@ class Service:
     # -- what the web layer reads -----------------------------------------------
 
     def _mask(self, target: str) -> str:
-        privacy = self.config.privacy
-        if not privacy.mask_ips:
-            return target
-        return mask_target(target, privacy.mask_mode, privacy.salt)
+        return self.config.privacy.mask(target)
 
     def _masked_snapshot(self, snap: Snapshot) -> Snapshot:
         masked = self._mask(snap.target)

@@ -118,9 +118,3 @@ def decode_records(raw: bytes, layout: Layout = "brother") -> Decoded:
         records.append(Record(code, data[pos + header : end], pos))
         pos = end
     return Decoded(tuple(records), True)
-
-
-def hex_text(raw: bytes, limit: int = 64) -> str:
-    """A short hex rendering for notes and `profiles explain`."""
-    text = raw[:limit].hex()
-    return text + ("…" if len(raw) > limit else "")

@@ -196,10 +196,6 @@ NIC_ENTERPRISES: Mapping[int, str] = MappingProxyType(
 """Enterprises of print-server makers: a sysObjectID under these names the
 network interface, never the printer behind it."""
 
-JETDIRECT_OID: Final = (1, 3, 6, 1, 4, 1, 11, 2, 3, 9, 1)
-"""HP's hpNetPeripheral product OID, which other makers' JetDirect-compatible
-interfaces report too: weak evidence for HP."""
-
 DEVICE_ID_OIDS: tuple[tuple[int, ...], ...] = (
     (1, 3, 6, 1, 4, 1, 2699, 1, 2, 1, 2, 1, 1, 3),  # PWG ppmPrinterIEEE1284DeviceId
     (1, 3, 6, 1, 4, 1, 11, 2, 3, 9, 1, 1, 7),  # HP JetDirect MIB; Brother and Zebra fill it too
