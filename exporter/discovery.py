@@ -5,10 +5,16 @@ answer every question classification asks (what the device is, and whether
 it speaks the Printer-MIB or the PWG port monitor), so a printer costs one
 round trip and an empty address one unanswered packet (plus retries).
 
-The sweep runs on a single UDP socket with requests pre-encoded once per
+The sweep runs on one UDP socket per address family (opened when the first
+address of that family comes up) with requests pre-encoded once per
 community, paced by a token bucket to `rate` packets per second, and
 answers are matched by request-id and source address. That is why a /16
 takes seconds here, not the better part of an hour.
+
+Memory does not grow with the range: addresses are read lazily, a chunk at a
+time, and a chunk's state (its request ids, who answered) is dropped once its
+last wait is over. Only a window of chunks is in flight; what a sweep keeps
+is the printers it found and counters (see `_Sweep`).
 
 Safety: nothing is sent unless the config names ranges; a range larger than
 /16 is refused at config time unless explicitly allowed; the sweep is
@@ -19,8 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import ipaddress
+import itertools
 import logging
+import operator
 import secrets
 import socket
 import time
@@ -28,7 +37,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from exporter.config import (
-    AddressRange,
     Config,
     DiscoveryConfig,
     IPAddress,
@@ -140,14 +148,248 @@ class _Bucket:
 
 
 class _SweepProtocol(asyncio.DatagramProtocol):
-    def __init__(self, on_answer: Callable[[bytes, tuple[str, int]], None]) -> None:
-        self._on_answer = on_answer
+    """Hands every datagram of one family's socket to the sweep it belongs to."""
+
+    def __init__(self, sweep: _Sweep) -> None:
+        self.sweep = sweep
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._on_answer(data, addr)
+        self.sweep.on_answer(data, addr)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP unreachable and the like: that address simply has no agent. Not an error."""
+
+
+_CHUNK = 256
+"""Addresses drawn from the range at a time. A chunk goes out one community at a time
+(every address with the first community, then the second, ...), so an address that
+answered the first community is usually not asked with the second."""
+
+_WINDOW = 16_384
+"""At most this many addresses are in flight (drawn and not yet done). With one request
+id per address and community, this bounds a sweep's memory (a few MB) whatever the size
+of the range. The rate, not the window, paces a sweep while rate x timeout x
+(retries + 2) / (2 x communities) stays below it: about 300 addresses in flight with the
+defaults, 10,000 at the config's maximum rate of 10,000 packets/s with a 1 s timeout and
+no retry. Past that (long timeouts at high rates) the sweep waits for room rather than
+grow."""
+
+
+@dataclass(eq=False, slots=True)
+class _Chunk:
+    """Consecutive addresses of the range, from their first try to the end of their last wait."""
+
+    position: int
+    """Where hosts[0] stands in the range: found printers are reported in range order."""
+    hosts: list[str]
+    request_ids: list[int]
+    """One id per (address, community), at [index * communities + community]; 0 until the
+    first send. A retry resends the same id, so an answer to any try still counts."""
+    answered: bytearray
+    unanswered: int
+    attempt: int = 0
+
+
+class _Sweep:
+    """The state of one sweep: only the chunks in flight, the counters and what was found.
+
+    Why chunks in a window rather than one pass over the range: a pass needs a record per
+    address (its request ids, whether it answered) until the retries are over, which
+    made a /8 cost gigabytes before its first packet. Here an address is drawn from the
+    (lazy) range when its chunk is sent and forgotten, request ids and all, once its last
+    wait is over; while one chunk waits, the next ones are sent, so the window costs no
+    time. What stays is O(`_WINDOW` x communities), plus the printers found.
+    """
+
+    def __init__(
+        self,
+        port: int,
+        sets: Sequence[Credentials],
+        *,
+        rate: float,
+        timeout: float,
+        retries: int,
+        progress: Callable[[int, int], None] | None,
+        expected: int,
+    ) -> None:
+        self.result = SweepResult()
+        self.pending: dict[int, tuple[_Chunk, int]] = {}
+        """Request id -> (chunk, slot) for every chunk in flight, and for no other."""
+        self.in_flight = 0
+        """Addresses drawn and not yet done: at most `_WINDOW`."""
+        self._port = port
+        self._sets = sets
+        self._templates = [
+            RequestTemplate(
+                c.version - 1, c.community_string.reveal().encode(), GET_NEXT, _QUESTIONS
+            )
+            for c in sets
+            if c.community_string is not None
+        ]
+        self._timeout = timeout
+        self._retries = retries
+        self._progress = progress
+        self._tries_per_address = len(sets) * (retries + 1)
+        self._expected = expected
+        self._slots_done = 0
+        self._bucket = _Bucket(rate)
+        self._chunk = _CHUNK
+        self._window = max(_WINDOW, _CHUNK)
+        self._due: list[tuple[float, int, _Chunk]] = []
+        """Chunks waiting for answers, as a heap on the end of their wait."""
+        self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._found: list[tuple[int, Found]] = []
+
+    async def run(self, addresses: Iterator[IPAddress]) -> None:
+        """Send, wait and retry chunk by chunk until the range is done.
+
+        A chunk whose wait is over comes first (its retry, or its end), then a new chunk
+        if the window has room, else a sleep until the next wait ends.
+        """
+        more = True
+        while True:
+            now = time.monotonic()
+            if self._due and self._due[0][0] <= now:
+                chunk = heapq.heappop(self._due)[2]
+                if chunk.attempt < self._retries and chunk.unanswered:
+                    chunk.attempt += 1
+                    await self._send(chunk)
+                else:
+                    self._finish(chunk)
+            elif more and self.in_flight + self._chunk <= self._window:
+                chunk_or_none = self._draw(addresses)
+                if chunk_or_none is None:
+                    more = False
+                else:
+                    await self._send(chunk_or_none)
+            elif self._due:
+                await asyncio.sleep(self._due[0][0] - now)
+            else:
+                return
+
+    def _draw(self, addresses: Iterator[IPAddress]) -> _Chunk | None:
+        hosts = [str(a) for a in itertools.islice(addresses, self._chunk)]
+        if not hosts:
+            return None
+        chunk = _Chunk(
+            position=self.result.probed,
+            hosts=hosts,
+            request_ids=[0] * (len(hosts) * len(self._sets)),
+            answered=bytearray(len(hosts)),
+            unanswered=len(hosts),
+        )
+        self.result.probed += len(hosts)
+        self.in_flight += len(hosts)
+        return chunk
+
+    async def _send(self, chunk: _Chunk) -> None:
+        """One try of every address of `chunk` that has not answered, with every community."""
+        result, port, width = self.result, self._port, len(self._sets)
+        for which, template in enumerate(self._templates):
+            for index, host in enumerate(chunk.hosts):
+                if chunk.answered[index]:
+                    continue
+                slot = index * width + which
+                request_id = chunk.request_ids[slot] or self._register(chunk, slot)
+                await self._bucket.take()
+                transport = self._transports.get(6 if ":" in host else 4)
+                if transport is None:
+                    transport = await self._open(6 if ":" in host else 4)
+                packet = template.encode(request_id)
+                transport.sendto(packet, (host, port))
+                result.packets_sent += 1
+                result.bytes_sent += len(packet)
+            # Read the answers that came while this community went out: an address that
+            # answered is not asked with the next community, and no wait is judged before
+            # its answers were read.
+            await asyncio.sleep(0)
+        self._count(len(chunk.hosts) * width)
+        wait = self._timeout * (chunk.attempt + 1)
+        heapq.heappush(self._due, (time.monotonic() + wait, chunk.position, chunk))
+
+    def _register(self, chunk: _Chunk, slot: int) -> int:
+        request_id = secrets.randbelow(2**31 - 1) + 1
+        while request_id in self.pending:
+            request_id = secrets.randbelow(2**31 - 1) + 1
+        chunk.request_ids[slot] = request_id
+        self.pending[request_id] = (chunk, slot)
+        return request_id
+
+    def _finish(self, chunk: _Chunk) -> None:
+        """Forget the chunk: its answer window is over, and a late answer is ignored."""
+        for request_id in chunk.request_ids:
+            if request_id:
+                del self.pending[request_id]
+        self.in_flight -= len(chunk.hosts)
+        # The tries an answered address did not need still count as done.
+        self._count(len(chunk.hosts) * len(self._sets) * (self._retries - chunk.attempt))
+
+    def _count(self, slots: int) -> None:
+        self._slots_done += slots
+        if self._progress is not None:
+            planned = max(self._expected, self.result.probed) * self._tries_per_address
+            self._progress(self._slots_done, planned)
+
+    async def _open(self, family: int) -> asyncio.DatagramTransport:
+        """The family's socket, opened when its first address comes up."""
+        af = socket.AF_INET6 if family == 6 else socket.AF_INET
+        transport, _protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _SweepProtocol(self), family=af
+        )
+        self._transports[family] = transport
+        return transport
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+
+    def on_answer(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.result.packets_received += 1
+        self.result.bytes_received += len(data)
+        try:
+            message = decode_response(data)
+        except BerError:
+            return
+        sent = self.pending.get(message.request_id)
+        if sent is None:
+            return
+        chunk, slot = sent
+        index, which = divmod(slot, len(self._sets))
+        host = chunk.hosts[index]
+        if addr[1] != self._port or _normal(addr[0]) != host:
+            return
+        if chunk.answered[index] or message.error_status != 0:
+            return
+        chunk.answered[index] = 1
+        chunk.unanswered -= 1
+        self.result.answered += 1
+        found = _found(host, self._port, self._sets[which], dict(message.varbinds))
+        if found is not None:
+            self._found.append((chunk.position + index, found))
+
+    def found(self) -> list[Found]:
+        """The printers in range order, whatever order they answered in."""
+        return [f for _, f in sorted(self._found, key=lambda item: item[0])]
+
+
+def _found(
+    host: str, port: int, creds: Credentials, values: dict[Oid, SnmpValue | Absent]
+) -> Found | None:
+    reason = classify(values)
+    if reason is None:
+        return None
+    descr = values.get(oids.SYS_DESCR)
+    object_id = values.get(oids.SYS_OBJECT_ID)
+    return Found(
+        address=format_host_port(host, port),
+        host=host,
+        port=port,
+        credentials=creds,
+        reason=reason,
+        sys_descr=decode_text(descr) if isinstance(descr, bytes) else None,
+        sys_object_id=format_oid(object_id) if isinstance(object_id, tuple) else None,
+    )
 
 
 async def sweep(
@@ -162,94 +404,39 @@ async def sweep(
 ) -> SweepResult:
     """Ask every address once per community per try; collect and classify the answers.
 
+    Each address gets up to `retries` + 1 tries per community, `timeout` x (try number)
+    apart, until it answers. `addresses` is read lazily, a window at a time, and memory
+    stays bounded whatever its length (see `_Sweep`). `progress(done, total)` counts
+    (address, community, try) slots; its total comes from `operator.length_hint`
+    (`expand` gives an exact one) and grows if the addresses outrun it.
+
     v3 credential sets are skipped: a v3 sweep needs a round trip per address
     to learn its engine ID first. v3-only devices belong in `targets`.
     """
     sets = [c for c in credentials if c.version in (1, 2) and c.community_string is not None]
-    result = SweepResult()
     started = time.monotonic()
-    pending: dict[int, tuple[str, Credentials]] = {}
-    answers: dict[str, tuple[Credentials, dict[Oid, SnmpValue | Absent]]] = {}
-
-    def on_answer(data: bytes, addr: tuple[str, int]) -> None:
-        result.packets_received += 1
-        result.bytes_received += len(data)
-        try:
-            message = decode_response(data)
-        except BerError:
-            return
-        sent = pending.get(message.request_id)
-        if sent is None or _normal(addr[0]) != sent[0] or addr[1] != port:
-            return
-        host, creds = sent
-        if host not in answers and message.error_status == 0:
-            answers[host] = (creds, dict(message.varbinds))
-
-    addr_list = [str(a) for a in addresses]
-    result.probed = len(addr_list)
-    by_family: dict[int, list[str]] = {}
-    for host in addr_list:
-        by_family.setdefault(6 if ":" in host else 4, []).append(host)
-    bucket = _Bucket(rate)
-    total = len(addr_list) * len(sets) * (retries + 1)
-    sent_count = 0
-    loop = asyncio.get_running_loop()
-    for family, hosts in by_family.items():
-        af = socket.AF_INET6 if family == 6 else socket.AF_INET
-        transport, _protocol = await loop.create_datagram_endpoint(
-            lambda: _SweepProtocol(on_answer), family=af
-        )
-        try:
-            for attempt in range(retries + 1):
-                for creds in sets:
-                    assert creds.community_string is not None
-                    template = RequestTemplate(
-                        creds.version - 1,
-                        creds.community_string.reveal().encode(),
-                        GET_NEXT,
-                        _QUESTIONS,
-                    )
-                    for host in hosts:
-                        sent_count += 1
-                        if host in answers:
-                            continue
-                        await bucket.take()
-                        request_id = secrets.randbelow(2**31 - 1) + 1
-                        while request_id in pending:
-                            request_id = secrets.randbelow(2**31 - 1) + 1
-                        pending[request_id] = (host, creds)
-                        packet = template.encode(request_id)
-                        transport.sendto(packet, (host, port))
-                        result.packets_sent += 1
-                        result.bytes_sent += len(packet)
-                        if progress is not None and sent_count % 256 == 0:
-                            progress(sent_count, total)
-                await asyncio.sleep(timeout * (attempt + 1))
-        finally:
-            transport.close()
+    state = _Sweep(
+        port,
+        sets,
+        rate=rate,
+        timeout=timeout,
+        retries=retries,
+        progress=progress,
+        expected=operator.length_hint(addresses),
+    )
+    source = iter(addresses)
+    try:
+        if sets:
+            await state.run(source)
+        else:
+            state.result.probed = sum(1 for _ in source)
+    finally:
+        state.close()
+    result = state.result
     if progress is not None:
+        total = result.probed * len(sets) * (retries + 1)
         progress(total, total)
-    for host in addr_list:
-        if host not in answers:
-            continue
-        result.answered += 1
-        creds, values = answers[host]
-        reason = classify(values)
-        if reason is None:
-            continue
-        descr = values.get(oids.SYS_DESCR)
-        object_id = values.get(oids.SYS_OBJECT_ID)
-        result.found.append(
-            Found(
-                address=format_host_port(host, port),
-                host=host,
-                port=port,
-                credentials=creds,
-                reason=reason,
-                sys_descr=decode_text(descr) if isinstance(descr, bytes) else None,
-                sys_object_id=format_oid(object_id) if isinstance(object_id, tuple) else None,
-            )
-        )
+    result.found = state.found()
     result.duration_seconds = time.monotonic() - started
     return result
 
@@ -282,36 +469,49 @@ class Discovery:
 
     def covers(self, host: str) -> bool:
         """Whether `host` is inside a discovery range and not excluded."""
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        s = self._settings
-
-        def within(r: AddressRange) -> bool:
-            return r.first.version == ip.version and int(r.first) <= int(ip) <= int(r.last)
-
-        return any(within(r) for r in s.ranges) and not any(within(r) for r in s.exclude)
+        return self._settings.credentials_for(host) is not None
 
     def poll_targets(self) -> list[PollTarget]:
-        sets = self._config.credential_sets(self._settings.credentials)
+        """The found printers, each with the sets its range allows in the config now.
+
+        The set that answered the sweep goes first, as it is in the config now (a
+        reload may have changed its community or taken it from the range; then it
+        is not used at all)."""
         out = []
         for f in self.found.values():
-            # The set that answered goes first; the others stay as fallbacks.
-            ordered = (f.credentials, *(c for c in sets if c.name != f.credentials.name))
-            out.append(PollTarget(f.host, f.port, ordered, f.address))
+            sets = self._config.credentials_allowed(f.host, f.port)
+            if not sets:
+                continue
+            ordered = sorted(sets, key=lambda c: c.name != f.credentials.name)
+            out.append(PollTarget(f.host, f.port, tuple(ordered), f.address))
         return out
 
     async def sweep_once(self) -> SweepResult:
+        """Sweep every range once, each group of ranges with only the sets it allows.
+
+        Ranges that name other credential sets never overlap (the config refuses
+        it), so the groups are swept one after another, each at `rate`, and no
+        address is asked twice.
+        """
         s = self._settings
-        result = await sweep(
-            self.addresses(),
-            s.port,
-            self._config.credential_sets(s.credentials),
-            rate=s.rate,
-            timeout=s.timeout,
-            retries=s.retries,
-        )
+        result = SweepResult()
+        for names, spans in s.scopes():
+            part = await sweep(
+                expand(spans, s.exclude),
+                s.port,
+                self._config.credential_sets(names),
+                rate=s.rate,
+                timeout=s.timeout,
+                retries=s.retries,
+            )
+            result.found += part.found
+            result.answered += part.answered
+            result.probed += part.probed
+            result.packets_sent += part.packets_sent
+            result.packets_received += part.packets_received
+            result.bytes_sent += part.bytes_sent
+            result.bytes_received += part.bytes_received
+            result.duration_seconds += part.duration_seconds
         self.found = {f.address: f for f in result.found}
         st = self.stats
         self.stats = DiscoveryStats(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _LEVELS = {
@@ -60,3 +62,36 @@ def setup_logging(level: str, fmt: str = "logfmt") -> None:
     # pysnmp and uvicorn are chatty at debug; keep them at the user's level or above info.
     for noisy in ("pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(max(_LEVELS[level], logging.INFO))
+
+
+class Throttled:
+    """A log line that an attacker can trigger, written at most once per `every` seconds.
+
+    Why: whatever a remote party can cause (a garbage datagram, a refused
+    connection) must not be able to fill the disk or eat a core through the log.
+    The first occurrence is logged at once; later ones within the window are
+    counted, and the next line says how many were folded into it.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._every = every
+        self._clock = clock
+        self._next = float("-inf")
+        self._folded = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = self._clock()
+        if now < self._next:
+            self._folded += 1
+            return
+        if self._folded:
+            message += f" ({self._folded} more like it since the last such line)"
+        self._logger.warning(message, *args)
+        self._folded = 0
+        self._next = now + self._every

@@ -7,6 +7,12 @@ poll has a deadline of its own (a printer that answers slowly must not hold
 the cycle), and a cycle that overruns its interval delays the next instead of
 overlapping it.
 
+The poll set can change at any moment (a reload, a sweep). The set in force is
+the only truth: a device that left it is not polled again, even by a cycle
+that started before, and its late answer is dropped rather than stored, so a
+removed target never comes back. A device that joined is polled at once; the
+others keep their schedule, so a reload never costs an extra cycle.
+
 `/metrics` never waits for any of this: it reads the store.
 """
 
@@ -94,6 +100,8 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._targets: tuple[PollTarget, ...] = ()
+        self._current: dict[str, PollTarget] = {}
+        """The poll set in force, by address: what `cycle` and `poll_once` check against."""
         self.profiles: Database | None = None
         """The vendor profile database; None means the one shipped with the exporter."""
         self._memory = CredentialMemory()
@@ -101,6 +109,8 @@ class Poller:
         self.cycles_total = 0
         self.last_cycle_duration: float | None = None
         self.first_cycle_done = asyncio.Event()
+        self.started_at: float | None = None
+        """monotonic() when `run` began, for readiness (`ready`)."""
 
     @property
     def targets(self) -> tuple[PollTarget, ...]:
@@ -111,43 +121,87 @@ class Poller:
         return self._poll.interval
 
     def configure(self, poll: PollConfig, targets: Sequence[PollTarget]) -> None:
-        """Replace the schedule and the poll set (config reload, discovery); devices that
-        left the set lose their snapshot now, and the next cycle starts at once."""
+        """Replace the schedule and the poll set (config reload, discovery).
+
+        Devices that left the set lose their snapshot now; devices that joined it
+        (or whose credential sets changed) are polled at once, the rest keep their
+        schedule. The first target listed for an address wins, so callers put the
+        configured targets before the discovered ones.
+        """
         self._poll = poll
-        unique = {t.address: t for t in targets}
+        unique: dict[str, PollTarget] = {}
+        for target in targets:
+            unique.setdefault(target.address, target)
+        joined = any(self._current.get(a) != t for a, t in unique.items())
+        self._current = unique
         self._targets = tuple(unique[a] for a in sorted(unique))
         self.store.retain(unique)
-        self._wake.set()
+        if joined:
+            self._wake.set()
+
+    def in_force(self, target: PollTarget) -> bool:
+        """Whether `target` is still in the poll set, with the same credential sets."""
+        return self._current.get(target.address) == target
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Cycle until `stop` is set."""
+        """Cycle every interval until `stop`; between cycles, poll newcomers at once."""
+        self.started_at = time.monotonic()
         while not stop.is_set():
             started = time.monotonic()
-            await self.cycle(jitter=True)
-            remaining = self._poll.interval - (time.monotonic() - started)
             self._wake.clear()
-            if remaining > 0:
+            await self.cycle(jitter=True)
+            while not stop.is_set():
+                remaining = self._poll.interval - (time.monotonic() - started)
+                if remaining <= 0:
+                    break
                 await _wait_any(stop, self._wake, remaining)
+                if self._wake.is_set() and not stop.is_set():
+                    self._wake.clear()
+                    await self._poll_newcomers()
+
+    async def _poll_newcomers(self) -> None:
+        """Poll the devices that joined since the last cycle and have no snapshot yet."""
+        newcomers = [
+            t
+            for t in self._targets
+            if (entry := self.store.get(t.address)) is None or entry.polled_with != t.credentials
+        ]
+        await self._poll_all(newcomers, spread=0.0)
 
     async def cycle(self, *, jitter: bool = False) -> None:
         """Poll every target once, at most `concurrency` at a time."""
         started = time.monotonic()
-        gate = asyncio.Semaphore(self._poll.concurrency)
         spread = self._poll.interval * self._poll.jitter if jitter else 0.0
+        await self._poll_all(self._targets, spread)
+        self.cycles_total += 1
+        self.last_cycle_duration = time.monotonic() - started
+        self.first_cycle_done.set()
+
+    async def _poll_all(self, targets: Sequence[PollTarget], spread: float) -> None:
+        gate = asyncio.Semaphore(self._poll.concurrency)
 
         async def one(target: PollTarget) -> None:
             if spread:
                 await asyncio.sleep(self._rng.uniform(0, spread))
             async with gate:
-                await self.poll_once(target)
+                if self.in_force(target):  # a reload may have removed it meanwhile
+                    await self.poll_once(target)
 
-        await asyncio.gather(*(one(t) for t in self._targets))
-        self.cycles_total += 1
-        self.last_cycle_duration = time.monotonic() - started
-        self.first_cycle_done.set()
+        await asyncio.gather(*(one(t) for t in targets))
 
-    async def poll_once(self, target: PollTarget) -> DeviceEntry:
-        """Poll one device, whatever happens, and store the result."""
+    def ready(self) -> bool:
+        """Whether the exporter has something to show: after the first cycle, or after one
+        poll deadline at most, so a fleet of dead devices does not hold readiness for the
+        many minutes their timeouts add up to."""
+        if self.first_cycle_done.is_set():
+            return True
+        return (
+            self.started_at is not None and time.monotonic() - self.started_at >= self._deadline()
+        )
+
+    async def poll_once(self, target: PollTarget) -> DeviceEntry | None:
+        """Poll one device, whatever happens, and store the result; None when the device
+        left the poll set while it was being read (the read is dropped, not stored)."""
         deadline = self._deadline()
         client: SnmpClient | None = None
         started = time.perf_counter()
@@ -174,8 +228,13 @@ class Poller:
             )
         if not read.snapshot.reachable:
             log.debug("poll of %s failed: %s", target.address, read.snapshot.error)
+        if not self.in_force(target):
+            log.debug("%s left the poll set during its poll; dropping the read", target.address)
+            return None
         read, baseline = self._check_meters(read)
-        return self.store.record(read, traffic_of(client), self._clock(), baseline)
+        return self.store.record(
+            read, traffic_of(client), self._clock(), baseline, target.credentials
+        )
 
     def _check_meters(self, read: DeviceRead) -> tuple[DeviceRead, tuple[Counter, ...] | None]:
         """Compare this read's meters with the device's last; withhold any that went down.

@@ -55,18 +55,28 @@ class Service:
         self.last_reload_ok = True
         self.last_reload_success = time.time()
         self._state: tuple[tuple[object, ...], ExporterState] | None = None
+        self._reload_lock = asyncio.Lock()
+        self._reload_requests = 0
+        self._reload_covered = 0
+        """The number of requests that had arrived when the last reload began reading."""
+        self._reload_result: tuple[bool, str] | None = None
         self._renderer = MetricsRenderer()
         self._apply(config)
 
     # -- config ------------------------------------------------------------------
 
     def poll_targets(self, config: Config) -> list[PollTarget]:
-        """Configured targets plus discovered ones, cut to this exporter's shard."""
+        """Configured targets plus discovered ones, cut to this exporter's shard.
+
+        A device that is both configured and found by a sweep stays configured:
+        it keeps its own credential sets, never the range's (`credentials_allowed`).
+        """
         targets = [
             PollTarget(t.host, t.port, config.credential_sets(t.credentials), t.address)
             for t in config.targets
         ]
-        targets += self.discovery.poll_targets()
+        configured = {t.address for t in targets}
+        targets += [t for t in self.discovery.poll_targets() if t.address not in configured]
         return [t for t in targets if in_shard(t.address, config.shard)]
 
     def _apply(self, config: Config) -> None:
@@ -83,6 +93,23 @@ class Service:
         self.poller.configure(self.config.poll, self.poll_targets(self.config))
 
     async def reload(self) -> tuple[bool, str]:
+        """Reload the config file; concurrent requests share reloads.
+
+        A request is answered by a reload that read the file after the request
+        arrived, so its caller sees its own edit; a burst of requests therefore
+        costs at most two reloads (the one running and one after it), however
+        large the burst.
+        """
+        self._reload_requests += 1
+        wanted = self._reload_requests
+        async with self._reload_lock:
+            if self._reload_covered >= wanted and self._reload_result is not None:
+                return self._reload_result
+            self._reload_covered = self._reload_requests
+            self._reload_result = await self._reload_now()
+            return self._reload_result
+
+    async def _reload_now(self) -> tuple[bool, str]:
         self.reloads_total += 1
         if self.config_path is None:
             self.last_reload_ok = False
@@ -128,7 +155,7 @@ class Service:
         return None
 
     def ready(self) -> bool:
-        return self.poller.first_cycle_done.is_set()
+        return self.poller.ready()
 
     def _state_key(self) -> tuple[object, ...]:
         """Everything `state()` depends on that can change: equal keys, equal states."""
@@ -202,20 +229,17 @@ class Service:
         except ValueError as exc:
             raise ProbeRefused(f"target {exc}") from None
         address = format_host_port(host, port)
-        configured = {t.address: t for t in self.config.targets}
-        if address not in configured and not self.discovery.covers(host):
+        sets = self.config.credentials_allowed(host, port)
+        if sets is None:
             raise ProbeRefused(
-                f"target {target!r} is not a configured target or in a discovery range"
+                f"target {address!r} is not a configured target, nor in a discovery range"
+                f" on the discovery port ({self.config.discovery.port})"
             )
-        names: tuple[str, ...] = ()
         if "credentials" in params:
             wanted = params["credentials"]
-            if wanted not in {c.name for c in self.config.credentials}:
-                raise ProbeRefused(f"no credential set named {wanted!r}")
-            names = (wanted,)
-        elif address in configured:
-            names = configured[address].credentials
-        sets = self.config.credential_sets(names)
+            sets = tuple(c for c in sets if c.name == wanted)
+            if not sets:
+                raise ProbeRefused(f"credential set {wanted!r} is not allowed for {address!r}")
         try:
             client = await connect(host, port, sets, snmp_options(self.config.poll))
         except SnmpError as exc:

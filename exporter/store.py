@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from exporter.metrics import TrafficCounts
 from exporter.model import Counter, Snapshot
 from exporter.readers.device import DeviceRead, ReaderRun
+from exporter.snmp.credentials import Credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class DeviceEntry:
     """The meters as last read, before any was withheld: what the next read is checked against."""
     regressions: tuple[tuple[str, int], ...] = ()
     """(counter, times it went backwards) since the exporter started."""
+    polled_with: tuple[Credentials, ...] = ()
+    """The credential sets the last poll was allowed to try: a change means poll again now."""
 
 
 class SnapshotStore:
@@ -50,6 +53,7 @@ class SnapshotStore:
         traffic: TrafficCounts,
         now: float,
         baseline: tuple[Counter, ...] | None = None,
+        polled_with: tuple[Credentials, ...] = (),
     ) -> DeviceEntry:
         """Store one poll's result; `traffic` is what this poll sent and received, and
         `baseline` the meters as read (None keeps the previous baseline)."""
@@ -69,6 +73,7 @@ class SnapshotStore:
                 traffic=_add(old.traffic, traffic) if old else traffic,
                 baseline=baseline if baseline is not None else (old.baseline if old else ()),
                 regressions=tuple(sorted(regressions.items())),
+                polled_with=polled_with,
             )
             self._entries[snap.target] = entry
             self.generation += 1

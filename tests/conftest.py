@@ -16,8 +16,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from demo.simulator import Simulator, V3User
+
+settings.register_profile(
+    "machine-independent",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("machine-independent")
+"""No property test may depend on the machine's speed: a busy 2-core CI machine makes
+Hypothesis's deadlines and slow-generation health checks fail tests that are correct.
+A test's own `@settings(...)` keeps this profile's values for what it does not set."""
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V3_COMMUNITY = "snmpv3"

@@ -16,6 +16,7 @@ mechanism is easier to audit than two. No message here ever shows a secret.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,10 @@ Converter = Callable[[object], Any]
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
 _MAX_PROBLEMS = 1000
-"""Enough for any real file; bounds the work for a pasted megabyte of nonsense."""
+"""Messages kept: enough for any real file; bounds the work for a pasted megabyte of
+nonsense. The count goes on past it, so the report says how many there were."""
+_SHOWN_CHARS = 55
+"""How much of a long string `_values.show` quotes before cutting it."""
 
 
 class Checker:
@@ -35,10 +39,36 @@ class Checker:
         self.base_dir = base_dir
         """Where relative file paths in the config are resolved: the config file's folder."""
         self.problems: list[str] = []
+        self.count = 0
+        """Every problem found, including those past the `_MAX_PROBLEMS` kept as text."""
+        self.secrets: set[str] = set()
+        """Strings that may be secret; `scrubbed` removes them from the messages."""
 
     def add(self, path: str, message: str) -> None:
+        self.count += 1
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(f"{path}: {message}" if path else message)
+
+    def scrubbed(self) -> list[str]:
+        """The problems with every registered secret replaced by `<secret>`.
+
+        Messages quote bad values, and a secret can sit where it does not belong:
+        a community pasted into `version`, or written where a set's name goes.
+        Whatever was written as (or near) a secret is never quoted back, even
+        cut short the way long values are (`show` keeps the first 55 characters).
+        """
+        if not self.secrets:
+            return self.problems
+        patterns = []
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) < 4:
+                # Only where it is quoted, or every message would lose its short words.
+                patterns.append(re.escape(repr(secret)))
+                continue
+            quoted = repr(secret[:_SHOWN_CHARS])[:-1]  # 'abc... as `show` cuts it
+            patterns += [re.escape(repr(secret)), re.escape(quoted), re.escape(secret)]
+        combined = re.compile("|".join(patterns))
+        return [combined.sub("<secret>", problem) for problem in self.problems]
 
     def mapping(self, value: object, path: str, allowed: Collection[str]) -> dict[str, Any] | None:
         """A section's mapping with unknown keys reported; null keys count as absent."""
@@ -92,12 +122,16 @@ class Checker:
             self.add(f"{path}.{key}", f"give {key} or {file_key}, not both")
             return None
         if file_key in raw:
-            return self.secret_file(raw[file_key], f"{path}.{file_key}")
+            text = self.secret_file(raw[file_key], f"{path}.{file_key}")
+            if text is not None:
+                self.secrets.add(text)
+            return text
         if key in raw:
             value = raw[key]
             if not isinstance(value, str):
                 self.add(f"{path}.{key}", f"must be a string; quote it in YAML. Got: {kind(value)}")
                 return None
+            self.secrets.add(value)
             return value
         if required:
             self.add(path, f"{key} or {file_key} is required")

@@ -28,9 +28,13 @@ class ConfigError(ValueError):
     `str()` is a readable multi-line report headed by the source.
     """
 
-    def __init__(self, problems: Sequence[str], source: str = "<string>") -> None:
+    def __init__(
+        self, problems: Sequence[str], source: str = "<string>", *, total: int | None = None
+    ) -> None:
         self.problems: tuple[str, ...] = tuple(problems)
         self.source = source
+        self.total = max(total or 0, len(self.problems))
+        """How many problems were found; `problems` may keep only the first of them."""
         super().__init__(self._render())
 
     def lines(self) -> list[str]:
@@ -38,12 +42,12 @@ class ConfigError(ValueError):
         return [f"{self.source}: {problem}" for problem in self.problems]
 
     def _render(self) -> str:
-        if len(self.problems) == 1:
+        if self.total == 1:
             return f"{self.source}: {self.problems[0]}"
         shown = [f"  {problem}" for problem in self.problems[:_MAX_SHOWN]]
-        if len(self.problems) > _MAX_SHOWN:
-            shown.append(f"  ... and {len(self.problems) - _MAX_SHOWN} more")
-        return "\n".join([f"{self.source}: {len(self.problems)} problems", *shown])
+        if self.total > len(shown):
+            shown.append(f"  ... and {self.total - len(shown):,} more")
+        return "\n".join([f"{self.source}: {self.total:,} problems", *shown])
 
     def __str__(self) -> str:
         return self._render()

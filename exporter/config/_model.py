@@ -12,6 +12,7 @@ shows one.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,12 +60,50 @@ class DiscoveryConfig:
     timeout: float = 1.0
     retries: int = 1
     credentials: tuple[str, ...] = ()
+    """The sets tried in every range that names none of its own; empty means all."""
     allow_large_ranges: bool = False
     max_addresses: int = 65536
+    range_credentials: tuple[tuple[AddressRange, tuple[str, ...]], ...] = ()
+    """Ranges written with their own `credentials`: only those sets are ever sent there."""
 
     @property
     def enabled(self) -> bool:
         return bool(self.ranges)
+
+    def credentials_of(self, span: AddressRange) -> tuple[str, ...]:
+        """The set names one range may be swept and polled with (empty: all sets)."""
+        for written, names in self.range_credentials:
+            if written == span:
+                return names
+        return self.credentials
+
+    def scopes(self) -> tuple[tuple[tuple[str, ...], tuple[AddressRange, ...]], ...]:
+        """The ranges grouped by the credential sets allowed in them, in config order.
+
+        A sweep runs once per group, so a community meant for one range never
+        reaches an address of another."""
+        groups: dict[tuple[str, ...], list[AddressRange]] = {}
+        for span in self.ranges:
+            groups.setdefault(self.credentials_of(span), []).append(span)
+        return tuple((names, tuple(spans)) for names, spans in groups.items())
+
+    def credentials_for(self, host: str) -> tuple[str, ...] | None:
+        """The set names allowed for a device at `host`, found by discovery; None when
+        `host` is in no range or is excluded (discovery may send it nothing)."""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        if any(_within(span, ip) for span in self.exclude):
+            return None
+        for span in self.ranges:
+            if _within(span, ip):
+                return self.credentials_of(span)
+        return None
+
+
+def _within(span: AddressRange, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return span.first.version == ip.version and int(span.first) <= int(ip) <= int(span.last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +162,23 @@ class Config:
     shard: Shard = field(default_factory=Shard)
     web: WebConfig = field(default_factory=WebConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
+
+    def credentials_allowed(self, host: str, port: int) -> tuple[Credentials, ...] | None:
+        """The credential sets that may ever be sent to `host:port`, or None for none.
+
+        The one rule for where a credential may go (docs/config.md, "Where credentials
+        go"): a configured target gets its own sets and nothing else, even when a
+        sweep also finds it; any other address gets the sets of the discovery range
+        it lies in, and only on the discovery port; everything else gets nothing.
+        """
+        address = format_host_port(host, port)
+        for target in self.targets:
+            if target.address == address:
+                return self.credential_sets(target.credentials)
+        if port != self.discovery.port:
+            return None
+        names = self.discovery.credentials_for(host)
+        return None if names is None else self.credential_sets(names)
 
     def credential_sets(self, names: Sequence[str] = ()) -> tuple[Credentials, ...]:
         """The sets to try for a target or a sweep, in order: the named ones, or all.

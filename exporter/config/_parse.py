@@ -9,6 +9,7 @@ interval, a sweep within its address budget) follow each section.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -48,7 +49,14 @@ from exporter.config._values import (
 )
 from exporter.config.ranges import AddressRange, count_addresses, parse_range
 from exporter.secret import Secret
-from exporter.snmp.credentials import CredentialError, Credentials, community, usm
+from exporter.snmp.credentials import (
+    AUTH_PROTOCOLS,
+    PRIV_PROTOCOLS,
+    CredentialError,
+    Credentials,
+    community,
+    usm,
+)
 
 LARGE_RANGE = 65536
 """A range bigger than a /16 needs `allow_large_ranges`: it is usually a typo (/8 for /24)."""
@@ -101,6 +109,8 @@ _V3_KEYS = (
     "context",
 )
 _V3_STRINGS = ("auth_protocol", "priv_protocol", "context")
+_CREDENTIAL_KEYS = frozenset((*_COMMON_CREDENTIAL_KEYS, *_V1_KEYS, *_V3_KEYS))
+_FILE_KEYS = frozenset(key for key in _CREDENTIAL_KEYS if key.endswith("_file"))
 _VERSIONS: dict[object, int] = {1: 1, "1": 1, 2: 2, "2": 2, "2c": 2, 3: 3, "3": 3}
 
 
@@ -109,7 +119,7 @@ def parse_data(data: object, source: str, base_dir: Path) -> Config:
     parser = _Parser(base_dir)
     config = parser.config(data)
     if parser.problems or config is None:
-        raise ConfigError(parser.problems, source)
+        raise ConfigError(parser.scrubbed(), source, total=parser.count)
     return config
 
 
@@ -170,7 +180,9 @@ class _Parser(Checker):
     def credential_set(self, item: object, path: str) -> Credentials | None:
         """One set, built by `community()` or `usm()` so their checks apply here too."""
         before = len(self.problems)
-        raw = self.mapping(item, path, (*_COMMON_CREDENTIAL_KEYS, *_V1_KEYS, *_V3_KEYS))
+        if isinstance(item, dict):
+            self.sensitive(item)
+        raw = self.mapping(item, path, _CREDENTIAL_KEYS)
         if raw is None:
             return None
         name = self.required(raw, path, "name", parse_name)
@@ -204,6 +216,18 @@ class _Parser(Checker):
         except CredentialError as error:
             self.add(*_credential_problem(str(error), name, path, raw))
             return None
+
+    def sensitive(self, item: dict[Any, Any]) -> None:
+        """Register a credential set's strings as possible secrets, all but the valid
+        names, versions and protocols: a value that is none of those may be a key
+        pasted into the wrong field, and must not be quoted back in a message."""
+        for key, value in item.items():
+            if isinstance(key, str) and not _known_or_typo(key):
+                self.secrets.add(key)  # a secret written as a key: `s3cret:` on its own line
+            if key in _FILE_KEYS or not isinstance(value, str):
+                continue  # a path is not the secret, and the user needs it to fix the error
+            if not _NOT_SECRET.get(key, _never)(value):
+                self.secrets.add(value)
 
     def credential_names(self, value: object, path: str, known: list[str]) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
@@ -288,8 +312,10 @@ class _Parser(Checker):
             )
         discovery = DiscoveryConfig(**kwargs)
         largest = None if discovery.allow_large_ranges else LARGE_RANGE
-        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest)
+        scoped: list[tuple[AddressRange, tuple[str, ...]]] = []
+        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest, names, scoped)
         exclude = self.ranges(raw.get("exclude"), "discovery.exclude", None, sweep=False)
+        self.overlaps(ranges, dict(scoped), discovery.credentials)
         total = count_addresses(ranges, exclude)
         if total > discovery.max_addresses:
             self.add(
@@ -297,16 +323,39 @@ class _Parser(Checker):
                 f"{total:,} addresses after exclusions, more than"
                 f" discovery.max_addresses ({discovery.max_addresses:,})",
             )
-        return replace(discovery, ranges=ranges, exclude=exclude)
+        return replace(discovery, ranges=ranges, exclude=exclude, range_credentials=tuple(scoped))
 
     def ranges(
-        self, value: object, path: str, largest: int | None, *, sweep: bool = True
+        self,
+        value: object,
+        path: str,
+        largest: int | None,
+        names: list[str] | None = None,
+        scoped: list[tuple[AddressRange, tuple[str, ...]]] | None = None,
+        *,
+        sweep: bool = True,
     ) -> tuple[AddressRange, ...]:
+        """Range strings; with `scoped`, also `{range: ..., credentials: [...]}` mappings,
+        whose credential names are appended to `scoped`."""
         spans: list[AddressRange] = []
         for index, item in enumerate(self.items(value, path)):
             where = f"{path}[{index}]"
+            credentials: tuple[str, ...] = ()
+            if isinstance(item, dict) and scoped is not None:
+                raw = self.mapping(item, where, ("range", "credentials"))
+                if raw is None:
+                    continue
+                if "credentials" in raw:
+                    credentials = self.credential_names(
+                        raw["credentials"], f"{where}.credentials", names or []
+                    )
+                if "range" not in raw:
+                    self.add(f"{where}.range", "is required")
+                    continue
+                item, where = raw["range"], f"{where}.range"
             if not isinstance(item, str):
-                self.add(where, f"must be a string like '192.0.2.0/24'. Got: {show(item)}")
+                shape = " or a mapping with range and credentials" if scoped is not None else ""
+                self.add(where, f"must be a string like '192.0.2.0/24'{shape}. Got: {show(item)}")
                 continue
             try:
                 span = parse_range(item, sweep=sweep)
@@ -321,7 +370,40 @@ class _Parser(Checker):
                 )
                 continue
             spans.append(span)
+            if credentials and scoped is not None:
+                scoped.append((span, credentials))
         return tuple(spans)
+
+    def overlaps(
+        self,
+        ranges: tuple[AddressRange, ...],
+        scoped: Mapping[AddressRange, tuple[str, ...]],
+        default: tuple[str, ...],
+    ) -> None:
+        """Two ranges that share addresses must allow the same sets: otherwise which
+        credentials an address may receive would depend on the order of the list.
+
+        Sorted by first address, each range is compared with the one reaching
+        furthest before it, so a long list costs n log n, not n squared."""
+        reach: AddressRange | None = None
+        for span in sorted(ranges, key=lambda r: (r.first.version, int(r.first))):
+            if (
+                reach is not None
+                and reach.first.version == span.first.version
+                and int(span.first) <= int(reach.last)
+                and scoped.get(reach, default) != scoped.get(span, default)
+            ):
+                self.add(
+                    "discovery.ranges",
+                    f"{span.text!r} overlaps {reach.text!r} but allows other credential"
+                    " sets; split the ranges or give both the same credentials",
+                )
+            if (
+                reach is None
+                or reach.first.version != span.first.version
+                or int(span.last) > int(reach.last)
+            ):
+                reach = span
 
     # --- the small sections ----------------------------------------------------------
 
@@ -447,3 +529,39 @@ def _credential_problem(
         written = f"{field}_file" if f"{field}_file" in raw else field
         return f"{path}.{written}", message.removeprefix(field + " ")
     return path, message
+
+
+def _never(value: object) -> bool:
+    return False
+
+
+def _known_or_typo(key: str) -> bool:
+    return key in _CREDENTIAL_KEYS or bool(difflib.get_close_matches(key, _CREDENTIAL_KEYS, n=1))
+
+
+def _valid(convert: Converter) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        try:
+            convert(value)
+        except (Invalid, CredentialError):
+            return False
+        return True
+
+    return check
+
+
+def _protocol(allowed: tuple[str, ...]) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        canonical = str(value).strip().upper().replace("-", "").replace("_", "")
+        return canonical in {*allowed, "NONE", "SHA1", "AES128", "DES3", "TRIPLEDES"}
+
+    return check
+
+
+_NOT_SECRET: dict[str, Callable[[object], bool]] = {
+    "name": _valid(parse_name),
+    "version": _valid(_version),
+    "auth_protocol": _protocol(AUTH_PROTOCOLS),
+    "priv_protocol": _protocol(PRIV_PROTOCOLS),
+}
+"""Credential keys whose valid values are not secret (and are quoted in messages)."""

@@ -4,7 +4,7 @@ A range is kept as its first and last address, whether it was written as a
 CIDR (`192.0.2.0/24`), a dash range (`192.0.2.10-192.0.2.20` or
 `192.0.2.10-20`) or one address. Intervals make the two questions discovery
 asks cheap for any size: how many addresses are left after the exclusions
-(`count_addresses`, arithmetic only), and which ones (`expand`, a generator
+(`count_addresses`, arithmetic only), and which ones (`expand`, an iterator
 that yields one address at a time, so a /8 costs no memory).
 
 A CIDR that is swept (not excluded) loses the addresses no printer can hold,
@@ -190,10 +190,37 @@ def expand(
 ) -> Iterator[IPAddress]:
     """Every address in `ranges` and not in `exclude`, each once, IPv4 then IPv6, ascending.
 
-    Overlapping ranges are merged. Strings are parsed with `parse_range`. Lazy: the
-    caller decides how many to take and how fast.
+    Overlapping ranges are merged. Strings are parsed with `parse_range`, here and not at
+    the first address. Lazy: the caller decides how many to take and how fast, and
+    `operator.length_hint` on the result says how many are left.
     """
-    for version, first, last in _spans(ranges, exclude):
+    return _Addresses(list(_spans(ranges, exclude)))
+
+
+class _Addresses(Iterator[IPAddress]):
+    """`expand`'s iterator: one address at a time, and a count of those still to come.
+
+    Why the count: a sweep reports progress against a total, and without it would have
+    to list the range to know it (a /8 is 16 million addresses).
+    """
+
+    __slots__ = ("_left", "_walk")
+
+    def __init__(self, spans: list[tuple[int, int, int]]) -> None:
+        self._left = sum(last - first + 1 for _, first, last in spans)
+        self._walk = _walk(spans)
+
+    def __next__(self) -> IPAddress:
+        address = next(self._walk)
+        self._left -= 1
+        return address
+
+    def __length_hint__(self) -> int:
+        return self._left
+
+
+def _walk(spans: list[tuple[int, int, int]]) -> Iterator[IPAddress]:
+    for version, first, last in spans:
         make = IPv4Address if version == 4 else IPv6Address
         for number in range(first, last + 1):
             yield make(number)

@@ -14,6 +14,7 @@ Printers are poor SNMP agents. The walk here assumes the worst:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections.abc import Iterable, Sequence
@@ -39,6 +40,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1155, rfc1902, rfc1905
 
+from exporter.logs import Throttled
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import (
     SnmpAuthError,
@@ -56,6 +58,9 @@ from exporter.snmp.types import (
     format_target,
     is_under,
 )
+
+log = logging.getLogger(__name__)
+_undecodable_log = Throttled(log)
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 _GET_BATCH = 16
@@ -107,6 +112,23 @@ class TrafficStats:
     timeouts: int = 0
 
 
+@dataclass(slots=True)
+class TransportStats:
+    """Process-wide counts of what the shared sockets dropped or suffered."""
+
+    unmatched: int = 0
+    """Decoded datagrams that answer no request in flight: late duplicates, wrong source,
+    wrong community, not a Response-PDU."""
+    malformed: int = 0
+    """Datagrams that did not decode: on the v1/v2c sockets anything not SNMPv1/v2c (an
+    SNMPv3 answer, garbage); on pysnmp's SNMPv3 socket anything pysnmp could not parse."""
+    socket_errors: int = 0
+    endpoints_opened: int = 0
+
+
+TRANSPORT_STATS = TransportStats()
+
+
 class SnmpClient(Protocol):
     """What readers need from an agent. `MemoryClient` implements it for unit tests."""
 
@@ -141,8 +163,35 @@ def _engine() -> SnmpEngine:
     engine = _engines.get(loop)
     if engine is None:
         engine = SnmpEngine()
+        _count_undecodable(engine)
         _engines[loop] = engine
     return engine
+
+
+def _count_undecodable(engine: SnmpEngine) -> None:
+    """Make a datagram that pysnmp cannot parse a counted warning, not an ERROR traceback.
+
+    pysnmp decodes each datagram inside its socket callback and lets a decoding
+    error escape from there (pyasn1 raises `PyAsn1Error`, or `TypeError` on
+    some garbage), so asyncio logged a full traceback for every garbage packet
+    anyone sent to the v3 socket's port: a log flood at an attacker's command.
+    The request it may have answered simply times out, as for a lost datagram.
+    """
+    dispatcher = engine.message_dispatcher
+    receive = dispatcher.receive_message
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return receive(*args, **kwargs)
+        except Exception as exc:
+            TRANSPORT_STATS.malformed += 1
+            _undecodable_log.warning(
+                "dropped an SNMPv3 datagram pysnmp could not parse: %s",
+                type(exc).__name__,
+            )
+            return None
+
+    dispatcher.receive_message = guarded
 
 
 _AUTH = {

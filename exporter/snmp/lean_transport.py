@@ -27,12 +27,11 @@ import asyncio
 import secrets
 import socket
 import weakref
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from exporter.snmp.ber import RESPONSE, BerError, Message, decode_header, decode_message
 from exporter.snmp.ber_encode import FAST_REQUEST_ID_MIN, REQUEST_ID_MAX, RequestTemplate
-from exporter.snmp.client import SnmpOptions
+from exporter.snmp.client import TRANSPORT_STATS, SnmpOptions
 from exporter.snmp.errors import SnmpError, SnmpTransportError
 
 _ID_SPAN = REQUEST_ID_MAX - FAST_REQUEST_ID_MIN + 1
@@ -58,22 +57,6 @@ class WireStats(Protocol):
     bytes_received: int
     retries: int
     timeouts: int
-
-
-@dataclass(slots=True)
-class TransportStats:
-    """Process-wide counts of what the shared sockets dropped or suffered."""
-
-    unmatched: int = 0
-    """Decoded datagrams that answer no request in flight: late duplicates, wrong source,
-    wrong community, not a Response-PDU."""
-    malformed: int = 0
-    """Datagrams that did not decode as SNMPv1/v2c (an SNMPv3 answer on our port, garbage)."""
-    socket_errors: int = 0
-    endpoints_opened: int = 0
-
-
-TRANSPORT_STATS = TransportStats()
 
 
 class _Pending:

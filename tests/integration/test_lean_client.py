@@ -30,9 +30,10 @@ from exporter.snmp.ber import (
     decode_message,
 )
 from exporter.snmp.ber_encode import encode_message, encode_value
+from exporter.snmp.client import TRANSPORT_STATS
 from exporter.snmp.errors import SnmpProtocolError, SnmpTimeout, SnmpTransportError
 from exporter.snmp.lean import LeanClient, open_client
-from exporter.snmp.lean_transport import TRANSPORT_STATS, close_endpoints
+from exporter.snmp.lean_transport import close_endpoints
 from exporter.snmp.types import Oid
 from tests.conftest import fixture_communities
 

@@ -202,7 +202,7 @@ poll: {{timeout: 1s}}
     assert in_range.target == f"{HOSTS[1]}:{port}"
     with pytest.raises(ProbeRefused, match="not a configured target"):
         await service.probe(f"{HOSTS[2]}:{port}", {})
-    with pytest.raises(ProbeRefused, match="no credential set named 'other'"):
+    with pytest.raises(ProbeRefused, match="credential set 'other' is not allowed"):
         await service.probe(f"{HOSTS[0]}:{port}", {"credentials": "other"})
     with pytest.raises(ProbeRefused, match="port must be 1-65535"):
         await service.probe("127.1.0.10:99999", {})

@@ -1,13 +1,16 @@
-"""Discovery's pure parts: classifying the one-PDU answer, pacing, range membership."""
+"""Discovery's pure parts: classifying the one-PDU answer, pacing, range membership, and the
+count of addresses left that a sweep's progress is measured against."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import operator
 import time
 
 import pytest
 
-from exporter.config import parse_config
+from exporter.config import expand, parse_config
 from exporter.discovery import Discovery, _Bucket, classify
 from exporter.readers import oids
 from exporter.snmp.ber import Absent
@@ -82,3 +85,13 @@ def test_default_config_sweeps_nothing() -> None:
     stop.set()
     asyncio.run(discovery.run(stop, lambda: None))
     assert discovery.stats.sweeps_total == 0
+
+
+def test_expand_says_how_many_addresses_are_left_without_listing_them() -> None:
+    """The sweep's progress total for a range of any size, from `operator.length_hint`."""
+    addresses = expand(["127.0.0.0/8", "::1"], ["127.0.0.0/9"])
+    assert operator.length_hint(addresses) == (2**23 - 1) + 1  # 127.128/9 less broadcast, ::1
+    assert [str(a) for a in itertools.islice(addresses, 2)] == ["127.128.0.0", "127.128.0.1"]
+    assert operator.length_hint(addresses) == 2**23 - 2
+    small = expand(["127.3.0.0/30"])
+    assert (list(small), operator.length_hint(small)) == (list(expand(["127.3.0.1-2"])), 0)

@@ -39,7 +39,11 @@ class _Meters:
 async def _poll(counts: Sequence[int]) -> tuple[Poller, list[DeviceEntry]]:
     poller = Poller(SnapshotStore(), PollConfig(), connect_fn=_Meters(counts))
     poller.configure(PollConfig(), [TARGET])
-    entries = [await poller.poll_once(TARGET) for _ in counts]
+    entries = []
+    for _ in counts:
+        entry = await poller.poll_once(TARGET)
+        assert entry is not None
+        entries.append(entry)
     return poller, entries
 
 
