@@ -11,6 +11,11 @@ it into the snapshot parts. Rules the engine enforces, so a profile cannot
 produce a wrong bill:
 
 - a negative or non-numeric meter is dropped with a note, never reported;
+- so is any number past 64 bits, before a transform sees it (no SNMP type
+  holds one, and Python refuses to print a big enough one), and a table cell
+  at an empty index (the column itself is no row);
+- a vendor table whose walk the agent's answers make impossible costs that
+  table (a warning), not the profile's other tables, scalars and supplies;
 - a vendor counter named `total` or `power_on` is reported as `vendor_total`
   or `vendor_power_on` when the Printer-MIB already gave that meter:
   prtMarkerLifeCount stays the billing `total`, and integrity compares the two;
@@ -44,10 +49,14 @@ from exporter.profiles.model import (
 )
 from exporter.profiles.transforms import as_int, as_text
 from exporter.readers import oids
+from exporter.readers.enums import int_text
 from exporter.readers.fetch import DeviceData
+from exporter.snmp import SnmpProtocolError
 from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid, is_under
 
 _MAX_METER: Final = 2**64 - 1
+_MAX_BITS: Final = 64
+_MAX_COLORANTS: Final = 65535
 _GUARD_RATIO: Final = 1.02
 _GUARD_SLACK: Final = 10
 _SLUG: Final = re.compile(r"[^a-z0-9]+")
@@ -107,11 +116,18 @@ class _Run:
 
     def value(self, oid: Oid) -> SnmpValue | None:
         if oid in self.scalars:
-            return self.scalars[oid]
+            return self.screen(self.scalars[oid], oid)
         for root, walk in self.walks.items():
             if is_under(oid, root):
-                return walk.column(oid).get(())
+                return self.screen(walk.column(oid).get(()), oid)
         return None
+
+    def screen(self, value: SnmpValue | None, oid: Oid) -> SnmpValue | None:
+        """`value`, or None (with a warning) when it is a number no SNMP type can carry."""
+        if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+            self.note(f"{format_oid(oid)}: {int_text(value)} is no SNMP number, ignored", warn=True)
+            return None
+        return value
 
     def add(self, counter: Counter) -> None:
         if counter.name in self.counters:
@@ -127,27 +143,48 @@ def plan(profile: Profile) -> tuple[tuple[Oid, ...], tuple[Oid, ...]]:
     for root in sorted({t.walk for t in profile.tables}, key=lambda oid: (len(oid), oid)):
         if not any(is_under(root, r) for r in roots):
             roots.append(root)
+    scalars = [o for o in _scalar_oids(profile) if not _under_any(o, roots)]
+    return tuple(roots), tuple(scalars)
+
+
+def _scalar_oids(profile: Profile) -> list[Oid]:
+    """Every single OID the profile reads (identity, counters, packed strings), once each."""
     wanted: list[Oid] = []
     for spec in profile.identity.values():
         wanted.extend(s.oid for s in spec.sources)
     for counter in profile.counters:
         wanted.extend(s.oid for s in counter.sources)
     wanted.extend(p.oid for p in profile.packed)
-    scalars = [o for o in dict.fromkeys(wanted) if not any(is_under(o, r) for r in roots)]
-    return tuple(roots), tuple(scalars)
+    return list(dict.fromkeys(wanted))
+
+
+def _under_any(oid: Oid, roots: Iterable[Oid]) -> bool:
+    return any(is_under(oid, root) for root in roots)
 
 
 async def read_vendor(
     data: DeviceData, profile: Profile, standard: Sequence[Counter] = ()
 ) -> VendorRead:
-    """Everything `profile` can read from this device. SNMP errors propagate to the caller."""
+    """Everything `profile` can read from this device.
+
+    SNMP errors propagate to the caller (a timeout, a GET refused as a whole),
+    except a refused table walk, which costs only that table.
+    """
     run = _Run(profile, data, {c.name: c for c in standard})
     roots, scalar_oids = plan(profile)
     await data.prefetch(roots)  # the vendor tables side by side, when the client can
+    refused: set[Oid] = set()
     for root in roots:
-        run.walks[root] = await data.walk(root)
-    if scalar_oids:
-        run.scalars = await data.get(scalar_oids)
+        try:
+            run.walks[root] = await data.walk(root)
+        except SnmpProtocolError as exc:
+            run.note(f"table {format_oid(root)} not read ({exc})", warn=True)
+            run.walks[root] = Walk(root, ())
+            refused.add(root)
+    # Scalars that lie under a refused table are asked on their own, as the others are.
+    wanted = [*scalar_oids, *(o for o in _scalar_oids(profile) if _under_any(o, refused))]
+    if wanted:
+        run.scalars = await data.get(wanted)
     identity = tuple(
         v for name, spec in profile.identity.items() if (v := _identity(run, name, spec))
     )
@@ -188,7 +225,7 @@ def _meter(run: _Run, value: int | None, where: str) -> int | None:
     if value is None:
         return None
     if not 0 <= value <= _MAX_METER:
-        run.note(f"{where}: meter value {value} is out of range, ignored", warn=True)
+        run.note(f"{where}: meter value {int_text(value)} is out of range, ignored", warn=True)
         return None
     return value
 
@@ -223,12 +260,16 @@ def _table(run: _Run, spec: TableSpec) -> None:
     grouped: dict[str, list[tuple[Oid, int]]] = {}
     units: dict[str, str] = {}
     combine: dict[str, str] = {}
-    for index in sorted(values):
-        oid = (*spec.walk, spec.value_column, *index)
-        number = _meter(run, as_int(values[index], ()), format_oid(oid))
+    column = (*spec.walk, spec.value_column)
+    if () in values:
+        run.note(f"table {spec.id}: a value at {format_oid(column)} itself is no row", warn=True)
+    for index in sorted(i for i in values if i):
+        oid = (*column, *index)
+        number = _meter(run, as_int(run.screen(values[index], oid), ()), format_oid(oid))
         if number is None:
             continue
-        label = as_text(labels.get(index), ()) if labels else None
+        label_oid = (*spec.walk, spec.label_column or 0, *index)
+        label = as_text(run.screen(labels.get(index), label_oid), ()) if labels else None
         key = keys.get(index)
         name = None
         for rule in spec.rows:
@@ -309,8 +350,12 @@ def _rename_standard_collisions(run: _Run) -> None:
 
 async def _device_color(run: _Run) -> bool | None:
     """True/False from prtMarkerProcessColorants (already walked by the meters reader)."""
-    values = await run.data.column(oids.PRT_MARKER_PROCESS_COLORANTS)
-    counts = [v for v in values.values() if isinstance(v, int) and v > 0]
+    try:
+        values = await run.data.column(oids.PRT_MARKER_PROCESS_COLORANTS)
+    except SnmpProtocolError as exc:
+        run.note(f"prtMarkerProcessColorants not read ({exc}): colour unknown")
+        return None
+    counts = [v for v in values.values() if isinstance(v, int) and 0 < v <= _MAX_COLORANTS]
     return max(counts) > 1 if counts else None
 
 

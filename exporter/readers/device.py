@@ -5,7 +5,9 @@ readers need is walked once. A reader that fails does not sink the poll:
 - an agent that stops answering mid-poll ends the poll (more requests would
   only wait out more timeouts), but keeps what was read, with `error` set;
 - any other failure, including a bug of ours, costs only that reader's part
-  and leaves a warning in the snapshot.
+  and leaves a warning in the snapshot;
+- when every reader failed, `error` says so and names the first failure, so
+  a snapshot never reads `reachable: false` without a reason.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +55,9 @@ READERS: tuple[tuple[str, Reader], ...] = (
 )
 """Snapshot field name and the reader that fills it, in the order they run."""
 
+_MAX_COLORANTS = 65535
+"""prtMarkerProcessColorants' SYNTAX: a count past it is garbage, not a very colourful device."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReaderRun:
@@ -80,6 +85,7 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
     parts: dict[str, Any] = {}
     runs: list[ReaderRun] = []
     error: str | None = None
+    failures: list[tuple[str, str]] = []
     for name, reader in READERS:
         t0 = time.perf_counter()
         try:
@@ -90,14 +96,18 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
             break
         except SnmpError as exc:
             data.warn(f"{name}: {exc}")
+            failures.append((name, str(exc)))
             ok = False
-        except Exception:  # a bug of ours must not cost the whole poll
+        except Exception as exc:  # a bug of ours must not cost the whole poll
             log.exception("reader %s failed on %s", name, client.target)
             data.warn(f"{name}: internal error while reading (see the exporter log)")
+            failures.append((name, f"internal error ({type(exc).__name__})"))
             ok = False
         else:
             ok = True
         runs.append(ReaderRun(name, time.perf_counter() - t0, ok))
+    if error is None and not parts and failures:
+        error = all_failed(failures)
 
     if "identity" in parts and error is None:
         t0 = time.perf_counter()
@@ -130,6 +140,21 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
         **parts,
     )
     return DeviceRead(snapshot, tuple(runs))
+
+
+_MAX_ERROR_CHARS = 400
+
+
+def all_failed(failures: Sequence[tuple[str, str]]) -> str:
+    """The snapshot's `error` when no reader got anything: which ones failed, and the first why.
+
+    One line and bounded, because it is shown as one line (the device page,
+    `probe`, the poller's log); every reader's own error is in `warnings`.
+    """
+    names = ", ".join(name for name, _ in failures)
+    first_name, first_error = failures[0]
+    line = " ".join(f"every reader failed ({names}); first: {first_name}: {first_error}".split())
+    return line if len(line) <= _MAX_ERROR_CHARS else line[: _MAX_ERROR_CHARS - 3] + "..."
 
 
 async def _profile(
@@ -188,7 +213,7 @@ async def _is_color(data: DeviceData, parts: dict[str, Any]) -> bool | None:
         colorants = list((await data.column(oids.PRT_MARKER_PROCESS_COLORANTS)).values())
     except SnmpError:
         colorants = []
-    counts = [c for c in colorants if isinstance(c, int) and c > 0]
+    counts = [c for c in colorants if isinstance(c, int) and 0 < c <= _MAX_COLORANTS]
     if counts:
         return max(counts) > 1
     supplies = parts.get("supplies") or ()

@@ -11,9 +11,17 @@ most trusted first, and why:
   read from sysDescr. The maker's name is trimmed off the front, since it has
   its own field.
 - serial: prtGeneralSerialNumber, then ENTITY-MIB, then the 1284 SN field.
+
+Only the system group is essential. Every other fact is optional: a table the
+agent cannot serve (its answers refused, see `DeviceData`) costs that fact
+with a warning, not the identity, because without an identity the device has
+no labels and no vendor profile.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from exporter.model import Identity
 from exporter.readers import oids
@@ -25,6 +33,7 @@ from exporter.readers.decode import (
     parse_device_id,
     ticks_to_seconds,
 )
+from exporter.readers.enums import int_text
 from exporter.readers.fetch import DeviceData
 from exporter.readers.vendors import (
     DEVICE_ID_OIDS,
@@ -32,7 +41,8 @@ from exporter.readers.vendors import (
     model_from_sys_descr,
     strip_manufacturer_prefix,
 )
-from exporter.snmp.types import Oid, format_oid
+from exporter.snmp import SnmpProtocolError
+from exporter.snmp.types import Oid, SnmpValue, format_oid
 
 _SYSTEM_SCALARS = (
     oids.SYS_DESCR,
@@ -42,13 +52,15 @@ _SYSTEM_SCALARS = (
     oids.SYS_NAME,
     oids.SYS_LOCATION,
 )
+T = TypeVar("T")
+
 _ETHERNET_LIKE = {6, 7, 62, 69, 71, 117}
 """ifType values of the interfaces that carry a printer's hardware address."""
 
 
 async def printer_device_index(data: DeviceData) -> int | None:
     """The hrDeviceIndex of the (first) printer, which indexes hrPrinterTable and friends."""
-    types = await data.column(oids.HR_DEVICE_TYPE)
+    (types,) = await data.table(oids.HR_DEVICE_ENTRY, (oids.HR_DEVICE_TYPE,), arity=1)
     printers = sorted(idx[0] for idx, value in types.items() if value == oids.HR_DEVICE_PRINTER)
     return printers[0] if printers else None
 
@@ -82,15 +94,12 @@ async def read_identity(data: DeviceData) -> Identity:
     raw_object_id = system.get(oids.SYS_OBJECT_ID)
     sys_object_id = format_oid(raw_object_id) if isinstance(raw_object_id, tuple) else None
     uptime = system.get(oids.SYS_UPTIME)
+    uptime_seconds = ticks_to_seconds(uptime if isinstance(uptime, int) else None)
+    if uptime is not None and uptime_seconds is None:
+        data.warn(f"sysUpTime: {_shown(uptime)} is not a TimeTicks value, ignored")
 
-    await data.walk(oids.HR_DEVICE_ENTRY)
-    printer_index = await printer_device_index(data)
-    hr_descr = None
-    if printer_index is not None:
-        descrs = await data.column(oids.HR_DEVICE_DESCR)
-        hr_descr = data.text(descrs.get((printer_index,)), "hrDeviceDescr")
-
-    device_id = parse_device_id(await _device_id(data))
+    hr_descr = await _optional(data, "hrDeviceTable", _printer_descr(data))
+    device_id = parse_device_id(await _optional(data, "the IEEE 1284 device ID", _device_id(data)))
     manufacturer = best_manufacturer(
         device_id_mfg=device_id_manufacturer(device_id),
         hr_device_descrs=(hr_descr,),
@@ -103,7 +112,6 @@ async def read_identity(data: DeviceData) -> Identity:
         or model_from_sys_descr(sys_descr, manufacturer)
     )
 
-    await data.walk(oids.PRT_GENERAL_ENTRY)
     serial = (
         await _first_text(data, oids.PRT_GENERAL_SERIAL_NUMBER)
         or await _first_text(data, oids.ENT_PHYSICAL_SERIAL_NUM)
@@ -124,8 +132,29 @@ async def read_identity(data: DeviceData) -> Identity:
         sys_object_id=sys_object_id,
         location=data.text(system.get(oids.SYS_LOCATION), "sysLocation"),
         contact=data.text(system.get(oids.SYS_CONTACT), "sysContact"),
-        uptime_seconds=ticks_to_seconds(uptime if isinstance(uptime, int) else None),
+        uptime_seconds=uptime_seconds,
     )
+
+
+async def _optional(data: DeviceData, what: str, read: Awaitable[T]) -> T | None:
+    """`read`, or None with a warning when the agent's answers for it are refused."""
+    try:
+        return await read
+    except SnmpProtocolError as exc:
+        data.warn(f"{what} not read ({exc})")
+        return None
+
+
+async def _printer_descr(data: DeviceData) -> str | None:
+    printer_index = await printer_device_index(data)
+    if printer_index is None:
+        return None
+    (descrs,) = await data.table(oids.HR_DEVICE_ENTRY, (oids.HR_DEVICE_DESCR,), arity=1)
+    return data.text(descrs.get((printer_index,)), "hrDeviceDescr")
+
+
+def _shown(value: SnmpValue) -> str:
+    return int_text(value) if isinstance(value, int) else f"{value!r:.60}"
 
 
 async def _device_id(data: DeviceData) -> bytes | None:
@@ -151,8 +180,12 @@ async def _device_id(data: DeviceData) -> bytes | None:
 
 
 async def _first_text(data: DeviceData, column: Oid) -> str | None:
-    """The first non-empty string in a column, in index order."""
-    values = await data.column(column)
+    """The first non-empty string in a column, in index order; None if the column is refused."""
+    try:
+        values = await data.column(column)
+    except SnmpProtocolError as exc:
+        data.warn(f"{format_oid(column)} not read ({exc})")
+        return None
     for index in sorted(values):
         text = data.text(values[index], format_oid(column + index))
         if text:
@@ -167,10 +200,18 @@ async def _main_mac(data: DeviceData) -> str | None:
     `decode_mac` rejects those, so the first valid address on an Ethernet or
     Wi-Fi interface is the one a technician finds on the device's label.
     """
-    addresses = await data.column(oids.IF_PHYS_ADDRESS)
+    try:
+        addresses = await data.column(oids.IF_PHYS_ADDRESS)
+    except SnmpProtocolError as exc:
+        data.warn(f"ifPhysAddress not read ({exc}); no MAC address")
+        return None
     if not addresses:
         return None
-    types = await data.column(oids.IF_TYPE)
+    try:
+        types = await data.column(oids.IF_TYPE)
+    except SnmpProtocolError as exc:
+        data.warn(f"ifType not read ({exc}); MAC address of the first interface")
+        types = {}
     ranked = sorted(addresses, key=lambda idx: (types.get(idx) not in _ETHERNET_LIKE, idx))
     for index in ranked:
         raw = addresses[index]

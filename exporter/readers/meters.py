@@ -14,23 +14,28 @@ from __future__ import annotations
 
 from exporter.model import Counter
 from exporter.readers import enums, oids
-from exporter.readers.fetch import DeviceData
-from exporter.snmp.types import Oid, format_oid
+from exporter.readers.fetch import INTEGER32, DeviceData
+from exporter.snmp.types import Oid, SnmpValue, format_oid
 
 _MAX_COUNTER = 2**64 - 1
 
 
 async def read_counters(data: DeviceData) -> tuple[Counter, ...]:
-    table = await data.walk(oids.PRT_MARKER_ENTRY)
-    life = table.column(oids.PRT_MARKER_LIFE_COUNT)
-    power_on = table.column(oids.PRT_MARKER_POWER_ON_COUNT)
-    units = table.column(oids.PRT_MARKER_COUNTER_UNIT)
+    # Only (hrDeviceIndex, prtMarkerIndex) rows count: a cell at any other index
+    # would be summed into the billing total as a marker that does not exist.
+    life, power_on, units = await data.table(
+        oids.PRT_MARKER_ENTRY,
+        (oids.PRT_MARKER_LIFE_COUNT, oids.PRT_MARKER_POWER_ON_COUNT, oids.PRT_MARKER_COUNTER_UNIT),
+        arity=2,
+    )
 
     reads: list[tuple[Oid, int, str]] = []
     for index in sorted(life):
         value = _count(data, life[index], oids.PRT_MARKER_LIFE_COUNT + index)
         if value is not None:
-            raw_unit = data.integer(units.get(index), "prtMarkerCounterUnit")
+            raw_unit = data.integer(
+                units.get(index), format_oid(oids.PRT_MARKER_COUNTER_UNIT + index), valid=INTEGER32
+            )
             unit = enums.enum_name(enums.MARKER_COUNTER_UNIT, raw_unit, "unit")
             reads.append((oids.PRT_MARKER_LIFE_COUNT + index, value, unit))
     counters: list[Counter] = []
@@ -55,17 +60,11 @@ async def read_counters(data: DeviceData) -> tuple[Counter, ...]:
     return tuple(counters)
 
 
-def _count(data: DeviceData, value: object, oid: Oid) -> int | None:
-    """A meter value, or None when the agent's value cannot be a meter read.
+def _count(data: DeviceData, value: SnmpValue, oid: Oid) -> int | None:
+    """A meter value, or None (with a warning) when the agent's value cannot be a meter read.
 
-    A negative count is an agent bug or an unset meter; passing it on as a
-    page count would be a wrong bill, so it is dropped with a warning.
+    A negative count is an agent bug or an unset meter, and one past 2**64 no
+    SNMP counter can hold; passing either on as a page count would be a wrong
+    bill, so it is dropped, never clamped.
     """
-    where = format_oid(oid)
-    number = data.integer(value if isinstance(value, int | bytes) else None, where)
-    if number is None:
-        return None
-    if not 0 <= number <= _MAX_COUNTER:
-        data.warn(f"{where}: meter value {number} is out of range, ignored")
-        return None
-    return number
+    return data.integer(value, format_oid(oid), valid=(0, _MAX_COUNTER))

@@ -112,6 +112,39 @@ async def test_a_bug_in_a_reader_is_contained(monkeypatch: pytest.MonkeyPatch) -
     assert any("alerts: internal error" in w for w in snap.warnings)
 
 
+class _RefusesEverything(MemoryClient):
+    """Answers every request with an error: an agent that is up but serves nothing."""
+
+    async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
+        raise SnmpProtocolError(f"{self.target}: GET answered genErr\n(from the agent)")
+
+    async def walk(self, root: Oid) -> Walk:
+        raise SnmpProtocolError(f"{self.target}: walk answered genErr")
+
+
+async def test_a_poll_whose_readers_all_failed_says_why() -> None:
+    """It used to say `reachable: false, error: null`: down, and no reason anywhere."""
+    result = await read_device(_RefusesEverything({}, target="refusing:161"))
+    snap = result.snapshot
+    assert not snap.reachable
+    assert not any(run.ok for run in result.readers)
+    assert snap.error == (
+        "every reader failed (identity, status, counters, supplies, trays, alerts); "
+        "first: identity: refusing:161: GET answered genErr (from the agent)"
+    )
+
+
+async def test_a_poll_whose_readers_all_crashed_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(_: object) -> object:
+        raise KeyError("boom")
+
+    monkeypatch.setattr("exporter.readers.device.READERS", tuple((n, broken) for n, _ in READERS))
+    snap = (await read_device(client_for("color_mfp"))).snapshot
+    assert not snap.reachable
+    assert snap.error is not None
+    assert snap.error.endswith("first: identity: internal error (KeyError)")
+
+
 async def test_snapshot_is_immutable() -> None:
     snap = (await read_device(client_for("mono_printer"))).snapshot
     with pytest.raises(dataclasses.FrozenInstanceError):
