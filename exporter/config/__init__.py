@@ -36,12 +36,14 @@ from exporter.config._model import (
     PollConfig,
     PrivacyConfig,
     ProfilesConfig,
+    RemoteConfig,
     SnapshotApiConfig,
     Target,
     WebConfig,
 )
 from exporter.config._parse import parse_data
 from exporter.config._privacy import MaskMode, Shard, in_shard, mask_target, parse_shard, shard_of
+from exporter.config._remote import merge_remote
 from exporter.config._values import (
     format_duration,
     format_host_port,
@@ -63,11 +65,13 @@ __all__ = [
     "PollConfig",
     "PrivacyConfig",
     "ProfilesConfig",
+    "RemoteConfig",
     "Shard",
     "SnapshotApiConfig",
     "Target",
     "WebConfig",
     "check_config",
+    "check_remote",
     "count_addresses",
     "expand",
     "format_duration",
@@ -96,9 +100,35 @@ def parse_config(text: str, source: str = "<string>", *, base_dir: Path | None =
     return parse_data(load_yaml(text, source), source, base_dir or Path())
 
 
-def load_config(path: Path) -> Config:
-    """Read and parse a config file; relative paths in it are relative to the file."""
-    return parse_config(read_config_text(path), str(path), base_dir=path.parent)
+def load_config(path: Path, *, remote_text: str | None = None) -> Config:
+    """Read and parse a config file; relative paths in it are relative to the file.
+
+    With `remote.file` set, the remote settings in that file (or `remote_text`, a
+    candidate for it) are merged in, within the allow-list (see `_remote`). A
+    missing remote file means no remote settings yet, not an error.
+    """
+    data = load_yaml(read_config_text(path), str(path))
+    config = parse_data(data, str(path), path.parent)
+    remote = config.remote.file
+    if remote is None:
+        if remote_text is not None:
+            raise ConfigError(["remote.file: must be set to accept remote settings"], str(path))
+        return config
+    if remote_text is None:
+        if not remote.exists():
+            return config
+        remote_text = read_config_text(remote)
+    merged = merge_remote(data, config, remote_text, str(remote))
+    return parse_data(merged, f"{path} with {remote}", path.parent)
+
+
+def check_remote(path: Path, remote_text: str) -> Config:
+    """The config `path` would load with `remote_text` as its remote file, or ConfigError.
+
+    For pull_sync: check a remote bundle's settings with the exporter's own rules
+    and allow-list before writing them where the exporter will read them.
+    """
+    return load_config(path, remote_text=remote_text)
 
 
 def check_config(path: Path) -> list[str]:
@@ -139,6 +169,14 @@ def summarize(config: Config) -> list[str]:
     if config.privacy.mask_ips:
         lines.append(f"privacy: targets masked ({config.privacy.mask_mode})")
     lines.append(f"web: listening on {config.web.listen_address}")
+    remote = config.remote
+    if remote.file is not None:
+        allowed = ", ".join(remote.allowed_settings) or "nothing"
+        cidrs = ", ".join(span.text for span in remote.allowed_cidrs) or "none"
+        state = "present" if remote.file.exists() else "none yet"
+        lines.append(
+            f"remote settings: from {remote.file} ({state}); may change {allowed}, within {cidrs}"
+        )
     return lines
 
 

@@ -150,6 +150,31 @@ class ProfilesConfig:
     override_dir: Path | None = None
 
 
+REMOTE_SETTINGS: tuple[str, ...] = (
+    "targets",
+    "discovery.ranges",
+    "discovery.exclude",
+    "discovery.interval",
+    "poll.interval",
+)
+"""Everything a central archive may ever change (through pull_sync), if the site allows it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    """Settings that pull_sync writes from signed remote config, and what they may change.
+
+    Remote settings live in their own file, never in this one, and are merged
+    only within what the site allows here: nothing by default.
+    """
+
+    file: Path | None = None
+    allowed_cidrs: tuple[AddressRange, ...] = ()
+    """Every remote target address and range must lie inside one of these."""
+    allowed_settings: tuple[str, ...] = ()
+    """Which of `REMOTE_SETTINGS` the remote file may set."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A whole, valid config. Build it with `parse_config` or `load_config`."""
@@ -162,6 +187,7 @@ class Config:
     shard: Shard = field(default_factory=Shard)
     web: WebConfig = field(default_factory=WebConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
 
     def credentials_allowed(self, host: str, port: int) -> tuple[Credentials, ...] | None:
         """The credential sets that may ever be sent to `host:port`, or None for none.

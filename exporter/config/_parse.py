@@ -19,12 +19,14 @@ from typing import Any
 from exporter.config._checker import Checker, Converter
 from exporter.config._load import ConfigError
 from exporter.config._model import (
+    REMOTE_SETTINGS,
     SNMP_PORT,
     Config,
     DiscoveryConfig,
     PollConfig,
     PrivacyConfig,
     ProfilesConfig,
+    RemoteConfig,
     SnapshotApiConfig,
     Target,
     WebConfig,
@@ -95,7 +97,17 @@ _DISCOVERY: dict[str, Converter] = {
     "max_addresses": _int(1, MAX_ADDRESSES_CEILING),
 }
 _DISCOVERY_KEYS = ("ranges", "exclude", *_DISCOVERY, "credentials")
-_SECTIONS = ("credentials", "targets", "discovery", "poll", "privacy", "shard", "web", "profiles")
+_SECTIONS = (
+    "credentials",
+    "targets",
+    "discovery",
+    "poll",
+    "privacy",
+    "shard",
+    "web",
+    "profiles",
+    "remote",
+)
 _COMMON_CREDENTIAL_KEYS = ("name", "version")
 _V1_KEYS = ("community", "community_file")
 _V3_KEYS = (
@@ -148,6 +160,7 @@ class _Parser(Checker):
             "shard": self.shard,
             "web": self.web,
             "profiles": self.profiles,
+            "remote": self.remote,
         }
         for key, parse in sections.items():
             if key in raw:
@@ -463,6 +476,30 @@ class _Parser(Checker):
                     **self.fields(api, "web.snapshot_api", {"loopback_only": parse_bool})
                 )
         return WebConfig(**kwargs)
+
+    def remote(self, value: object) -> RemoteConfig:
+        raw = self.mapping(value, "remote", ("file", "allowed_cidrs", "allowed_settings"))
+        if raw is None:
+            return RemoteConfig()
+        file = None
+        if "file" in raw:
+            if isinstance(raw["file"], str) and raw["file"]:
+                file = self.base_dir / raw["file"]
+            else:
+                self.add("remote.file", f"must be a file path. Got: {show(raw['file'])}")
+        cidrs = self.ranges(raw.get("allowed_cidrs"), "remote.allowed_cidrs", None, sweep=False)
+        settings: list[str] = []
+        for index, item in enumerate(
+            self.items(raw.get("allowed_settings"), "remote.allowed_settings")
+        ):
+            if item not in REMOTE_SETTINGS:
+                self.add(
+                    f"remote.allowed_settings[{index}]",
+                    f"must be one of {', '.join(REMOTE_SETTINGS)}. Got: {show(item)}",
+                )
+            elif item not in settings:
+                settings.append(item)
+        return RemoteConfig(file, cidrs, tuple(settings))
 
     def profiles(self, value: object) -> ProfilesConfig:
         raw = self.mapping(value, "profiles", ("override_dir",))

@@ -31,6 +31,7 @@ from exporter.config import (
     PollConfig,
     PrivacyConfig,
     ProfilesConfig,
+    RemoteConfig,
     Shard,
     SnapshotApiConfig,
     Target,
@@ -237,7 +238,7 @@ ERRORS = [
     (
         "intervall: 1m\n",
         "intervall: unknown key; expected one of credentials, targets, discovery, poll, privacy,"
-        " shard, web, profiles",
+        " shard, web, profiles, remote",
     ),
     ("polll: {}\n", "polll: unknown key (did you mean 'poll'?)"),
     ("poll: {intervall: 1m}\n", "poll.intervall: unknown key (did you mean 'interval'?)"),
@@ -1145,7 +1146,15 @@ def test_summarize_says_what_will_be_swept() -> None:
 
 @pytest.mark.parametrize(
     "section",
-    [DiscoveryConfig, PollConfig, PrivacyConfig, WebConfig, SnapshotApiConfig, ProfilesConfig],
+    [
+        DiscoveryConfig,
+        PollConfig,
+        PrivacyConfig,
+        WebConfig,
+        SnapshotApiConfig,
+        ProfilesConfig,
+        RemoteConfig,
+    ],
 )
 def test_every_setting_is_documented(section: type) -> None:
     docs = DOCS.read_text()
