@@ -165,6 +165,10 @@ class ExporterState:
     config_last_reload_success_timestamp_seconds: float | None = None
     config_reloads_total: int = 0
     build_info: BuildInfo = field(default_factory=current_build_info)
+    tls_certificate_expiry: Mapping[str, float] = field(default_factory=_none)
+    """TLS server certificate file -> its notAfter as unix time; empty without TLS."""
+    snmp_dropped_datagrams: Mapping[str, int] = field(default_factory=_none)
+    """reason -> SNMP datagrams the exporter's sockets received and dropped, since start."""
 
 
 # --- the metric families -----------------------------------------------------
@@ -280,6 +284,11 @@ _HELP: Final[Mapping[str, str]] = {
     "printer_exporter_config_last_reload_success_timestamp_seconds": "Unix time of the last "
     "successful config load.",
     "printer_exporter_config_reloads_total": "Config reloads attempted.",
+    "printer_exporter_tls_certificate_expiry_timestamp_seconds": "Unix time at which the web "
+    "server's TLS certificate expires (its notAfter).",
+    "printer_exporter_snmp_dropped_datagrams_total": "SNMP datagrams received and dropped: "
+    "malformed (did not decode: garbage, or an agent's broken answer) or unmatched (answers "
+    "no request in flight: late, duplicate, or from the wrong address).",
 }
 """HELP text by metric name: the OID a value comes from, so a reader can check it on the device."""
 
@@ -365,6 +374,8 @@ DISCOVERY_TRAFFIC = tuple(
 RELOAD_OK = _glob("printer_exporter_config_last_reload_successful", "gauge")
 RELOAD_TIME = _glob("printer_exporter_config_last_reload_success_timestamp_seconds", "gauge")
 RELOADS = _glob("printer_exporter_config_reloads_total", "counter")
+TLS_EXPIRY = _glob("printer_exporter_tls_certificate_expiry_timestamp_seconds", "gauge", "file")
+DROPPED = _glob("printer_exporter_snmp_dropped_datagrams_total", "counter", "reason")
 
 GLOBAL_FAMILIES: Final[tuple[_Family, ...]] = (
     BUILD_INFO,
@@ -379,6 +390,8 @@ GLOBAL_FAMILIES: Final[tuple[_Family, ...]] = (
     RELOAD_OK,
     RELOAD_TIME,
     RELOADS,
+    TLS_EXPIRY,
+    DROPPED,
 )
 """Exporter-wide families in exposition order."""
 
@@ -701,6 +714,10 @@ def _global_families(state: ExporterState) -> list[GaugeMetricFamily | CounterMe
     add(RELOAD_OK, 1.0 if state.config_last_reload_successful else 0.0)
     add(RELOAD_TIME, state.config_last_reload_success_timestamp_seconds)
     add(RELOADS, state.config_reloads_total)
+    for file, not_after in sorted(state.tls_certificate_expiry.items()):
+        add(TLS_EXPIRY, not_after, _label(file))
+    for reason, count in sorted(state.snmp_dropped_datagrams.items()):
+        add(DROPPED, count, reason)
     return list(out.values())
 
 

@@ -3,6 +3,10 @@
 One asyncio loop runs the poller, the discovery sweeps and uvicorn. uvicorn
 owns SIGINT/SIGTERM (it stops serving, then we stop polling); SIGHUP reloads
 the config (see `Service.run`).
+
+A TLS certificate that expired or expires within 30 days is warned about by
+both `--dry-run` and start-up, and its notAfter is exported as a metric;
+it is served all the same (exporter/web/certs.py says why).
 """
 
 from __future__ import annotations
@@ -10,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
-
-import uvicorn
 
 from exporter.config import Config, ConfigError, load_config, summarize
 from exporter.profiles import ProfileError
 from exporter.service import Service
 from exporter.web.app import WebSettings, build_app, uvicorn_config
+from exporter.web.certs import expiry_warnings, tls_certificate_expiry
 from exporter.web.security import WebConfig, load_web_config
+from exporter.web.server import WebServer
 
 log = logging.getLogger("exporter")
 
@@ -33,7 +38,7 @@ def _load(
 
 def dry_run(config_file: Path | None, web_config_file: Path | None) -> int:
     try:
-        config, _ = _load(config_file, web_config_file)
+        config, web = _load(config_file, web_config_file)
     except ConfigError as exc:
         print(str(exc))
         return 1
@@ -42,6 +47,8 @@ def dry_run(config_file: Path | None, web_config_file: Path | None) -> int:
         print(f"  {line}")
     if web_config_file is not None:
         print(f"{web_config_file}: OK")
+        for warning in expiry_warnings(web, tls_certificate_expiry(web), time.time()):
+            print(f"  warning: {warning}")
     return 0
 
 
@@ -59,15 +66,19 @@ async def serve(
         return 1
     for line in summarize(config):
         log.info(line)
+    tls_expiry = tls_certificate_expiry(web)
+    for warning in expiry_warnings(web, tls_expiry, time.time()):
+        log.warning(warning)
     try:
         service = Service(config, config_file)
     except ProfileError as exc:
         log.error("cannot start: vendor profiles: %s", exc)
         return 1
+    service.tls_certificate_expiry = tls_expiry
     settings = WebSettings(snapshot_api_loopback_only=config.web.snapshot_api.loopback_only)
     address = listen_address or config.web.listen_address
     try:
-        server = uvicorn.Server(uvicorn_config(build_app(service, settings), address, web))
+        server = WebServer(uvicorn_config(build_app(service, settings), address, web))
     except ValueError as exc:
         log.error("cannot listen on %r: %s", address, exc)
         return 1

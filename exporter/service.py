@@ -35,7 +35,7 @@ from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget, snmp_options
 from exporter.profiles import ProfileError, default_database
 from exporter.readers.device import read_device
-from exporter.snmp import SnmpError, connect
+from exporter.snmp import TRANSPORT_STATS, SnmpError, connect
 from exporter.store import DeviceEntry, SnapshotStore
 from exporter.web.app import ProbeRefused
 
@@ -56,10 +56,8 @@ class Service:
         self.last_reload_success = time.time()
         self._state: tuple[tuple[object, ...], ExporterState] | None = None
         self._reload_lock = asyncio.Lock()
-        self._reload_requests = 0
-        self._reload_covered = 0
-        """The number of requests that had arrived when the last reload began reading."""
-        self._reload_result: tuple[bool, str] | None = None
+        self.tls_certificate_expiry: Mapping[str, float] = {}
+        """notAfter of the web server's certificate by file, read at start-up (serve.py)."""
         self._renderer = MetricsRenderer()
         self._apply(config)
 
@@ -93,21 +91,14 @@ class Service:
         self.poller.configure(self.config.poll, self.poll_targets(self.config))
 
     async def reload(self) -> tuple[bool, str]:
-        """Reload the config file; concurrent requests share reloads.
+        """Reload the config file, one reload at a time (SIGHUP and `POST /-/reload`).
 
-        A request is answered by a reload that read the file after the request
-        arrived, so its caller sees its own edit; a burst of requests therefore
-        costs at most two reloads (the one running and one after it), however
-        large the burst.
+        Sharing a burst of requests and rate-limiting them is the web layer's
+        job (`exporter.web.limits.ReloadGate`); a reload never wakes the poller
+        for a cycle (`Poller.configure` polls only newcomers).
         """
-        self._reload_requests += 1
-        wanted = self._reload_requests
         async with self._reload_lock:
-            if self._reload_covered >= wanted and self._reload_result is not None:
-                return self._reload_result
-            self._reload_covered = self._reload_requests
-            self._reload_result = await self._reload_now()
-            return self._reload_result
+            return await self._reload_now()
 
     async def _reload_now(self) -> tuple[bool, str]:
         self.reloads_total += 1
@@ -167,6 +158,8 @@ class Service:
             self.reloads_total,
             self.last_reload_ok,
             self.config,
+            tuple(sorted(self.tls_certificate_expiry.items())),
+            (TRANSPORT_STATS.malformed, TRANSPORT_STATS.unmatched),
         )
 
     def state(self) -> ExporterState:
@@ -215,6 +208,11 @@ class Service:
             config_last_reload_successful=self.last_reload_ok,
             config_last_reload_success_timestamp_seconds=self.last_reload_success,
             config_reloads_total=self.reloads_total,
+            tls_certificate_expiry=self.tls_certificate_expiry,
+            snmp_dropped_datagrams={
+                "malformed": TRANSPORT_STATS.malformed,
+                "unmatched": TRANSPORT_STATS.unmatched,
+            },
         )
 
     async def probe(self, target: str, params: Mapping[str, str]) -> Snapshot:

@@ -40,7 +40,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1155, rfc1902, rfc1905
 
-from exporter.logs import Throttled
+from exporter.logs import ThrottledLog
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import (
     SnmpAuthError,
@@ -60,7 +60,9 @@ from exporter.snmp.types import (
 )
 
 log = logging.getLogger(__name__)
-_undecodable_log = Throttled(log)
+_undecodable_log = ThrottledLog(
+    log, "dropped SNMPv3 datagrams pysnmp could not parse", interval=60.0
+)
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 _GET_BATCH = 16
@@ -185,10 +187,7 @@ def _count_undecodable(engine: SnmpEngine) -> None:
             return receive(*args, **kwargs)
         except Exception as exc:
             TRANSPORT_STATS.malformed += 1
-            _undecodable_log.warning(
-                "dropped an SNMPv3 datagram pysnmp could not parse: %s",
-                type(exc).__name__,
-            )
+            _undecodable_log.note(type(exc).__name__)
             return None
 
     dispatcher.receive_message = guarded

@@ -1,12 +1,14 @@
 """HTTP for the exporter: the Starlette app, its uvicorn config and the web config file.
 
-    from exporter.web import WebSettings, build_app, load_web_config, uvicorn_config
+    from exporter.web import WebServer, WebSettings, build_app, load_web_config, uvicorn_config
 
     app = build_app(service, WebSettings())
-    server = uvicorn.Server(uvicorn_config(app, ":9269", load_web_config(path)))
+    server = WebServer(uvicorn_config(app, ":9269", load_web_config(path)))
     await server.serve()            # in the exporter's own loop, beside the poller
 
-`service` is anything that fits `WebService` (the running exporter). See docs/web.md.
+`service` is anything that fits `WebService` (the running exporter). Both calls take an
+optional `WebLimits` (timeouts, connection cap, body cap, reload rate); the defaults are
+the documented values. See docs/web.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from exporter.web.app import (
     split_listen_address,
     uvicorn_config,
 )
+from exporter.web.limits import WebLimits
 from exporter.web.security import (
     HttpServerConfig,
     TlsServerConfig,
@@ -29,6 +32,7 @@ from exporter.web.security import (
     load_web_config,
     parse_web_config,
 )
+from exporter.web.server import WebServer
 
 __all__ = [
     "METRICS_CONTENT_TYPE",
@@ -37,6 +41,8 @@ __all__ = [
     "TlsServerConfig",
     "WebConfig",
     "WebConfigError",
+    "WebLimits",
+    "WebServer",
     "WebService",
     "WebSettings",
     "build_app",

@@ -2,10 +2,15 @@
 
     app = build_app(service, WebSettings())
     config = uvicorn_config(app, ":9269", load_web_config(path))   # or web_config=None
-    await uvicorn.Server(config).serve()          # beside the poller, same loop
+    await WebServer(config).serve()               # beside the poller, same loop
 
 Routes (docs/web.md): `/metrics`, `/` and `/device/{target}`, `/-/healthy`,
 `/-/ready`, `POST /-/reload`, `/api/v1/snapshot`, `/probe?target=`.
+
+What a hostile client may cost is bounded by `WebLimits` (exporter/web/limits.py):
+`uvicorn_config` applies the connection limits and the body cap, `build_app`
+the reload rate. Serve with `WebServer`, which also keeps connection trouble
+out of the log.
 
 Nothing here talks to a printer except `/probe`, and that only through
 `WebService.probe`, which decides whether a target given by a remote user may
@@ -17,7 +22,8 @@ that turns on TLS also wraps the app in basic auth and the configured headers,
 so a server cannot be started with the config's TLS but without its users.
 
 Errors: `ProbeRefused(ValueError)` is the one exception of this module, raised
-by a `WebService` and turned into HTTP 400 here.
+by a `WebService` and turned into HTTP 400 here. (`TooManyReloads`, from
+`exporter.web.limits`, becomes HTTP 429.)
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from typing import Any, Final, Protocol
 from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
-import uvicorn
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
@@ -44,14 +49,18 @@ from exporter import __version__
 from exporter.metrics import ExporterState, render
 from exporter.model import Snapshot
 from exporter.store import DeviceEntry
+from exporter.web.limits import BodyLimitMiddleware, ReloadGate, TooManyReloads, WebLimits
 from exporter.web.security import (
     AUTH_USER_KEY,
     BasicAuthMiddleware,
     HeadersMiddleware,
     WebConfig,
+    client_host,
+    cross_origin,
     snapshot_api_allowed,
     uvicorn_tls_options,
 )
+from exporter.web.server import GuardedConfig
 
 METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format: what every Prometheus since 2.0 and snmp_exporter speak."""
@@ -138,9 +147,12 @@ class WebSettings:
         return "/" + raw.strip("/") if raw.strip("/") else ""
 
 
-def build_app(service: WebService, settings: WebSettings) -> Starlette:
-    """The ASGI app. TLS, basic auth and configured headers are added by `uvicorn_config`."""
-    handlers = _Handlers(service, settings)
+def build_app(
+    service: WebService, settings: WebSettings, limits: WebLimits | None = None
+) -> Starlette:
+    """The ASGI app. TLS, basic auth and configured headers are added by `uvicorn_config`;
+    `limits` gives the reload rate (the documented defaults when None)."""
+    handlers = _Handlers(service, settings, limits or WebLimits())
     routes: list[BaseRoute] = [
         Route("/", handlers.landing, methods=["GET"]),
         Route("/device/{target:path}", handlers.device, methods=["GET"]),
@@ -158,36 +170,48 @@ def build_app(service: WebService, settings: WebSettings) -> Starlette:
 
 
 def uvicorn_config(
-    app: ASGIApp, listen_address: str, web_config: WebConfig | None
-) -> uvicorn.Config:
-    """A uvicorn config for `app` on `listen_address` ('host:port', '[v6]:port', ':port').
+    app: ASGIApp,
+    listen_address: str,
+    web_config: WebConfig | None,
+    limits: WebLimits | None = None,
+) -> GuardedConfig:
+    """A uvicorn config for `app` on `listen_address` ('host:port', '[v6]:port', ':port'),
+    held to `limits` (the documented defaults when None); serve it with `WebServer`.
 
-    Wraps the app in the web config's basic auth and headers, and gzip. Logging
-    is left to the exporter (`log_config=None`), and uvicorn's access log is off.
+    Wraps the app in the web config's basic auth and headers, the body cap, and
+    gzip. Logging is left to the exporter (`log_config=None`), and uvicorn's
+    access log is off. uvicorn's proxy-header handling is off: the app judges
+    forwarding headers itself (`security.client_host`), because it needs to
+    know both who connected and who they say they forward for.
     """
     web = web_config or WebConfig()
+    limits = limits or WebLimits()
     host, port = split_listen_address(listen_address)
-    return uvicorn.Config(
-        secure_app(app, web),
+    return GuardedConfig(
+        secure_app(app, web, limits),
+        limits=limits,
         host=host,
         port=port,
         lifespan="off",
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1,::1",
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
         **uvicorn_tls_options(web.tls_server_config),
     )
 
 
-def secure_app(app: ASGIApp, web_config: WebConfig | None) -> ASGIApp:
-    """`app` behind the web config's basic auth and headers, with gzip inside them."""
+def secure_app(
+    app: ASGIApp, web_config: WebConfig | None, limits: WebLimits | None = None
+) -> ASGIApp:
+    """`app` behind the web config's basic auth and headers and the body cap, with gzip
+    inside them. The body cap comes first: an oversized request costs no bcrypt."""
     web = web_config or WebConfig()
     wrapped: ASGIApp = GZipMiddleware(app, minimum_size=1024, compresslevel=6)
     if web.basic_auth_users:
         wrapped = BasicAuthMiddleware(wrapped, web.basic_auth_users)
+    wrapped = BodyLimitMiddleware(wrapped, (limits or WebLimits()).max_body_bytes)
     return HeadersMiddleware(wrapped, web.http_server_config.headers)
 
 
@@ -201,9 +225,10 @@ def split_listen_address(address: str) -> tuple[str, int]:
 
 
 class _Handlers:
-    def __init__(self, service: WebService, settings: WebSettings) -> None:
+    def __init__(self, service: WebService, settings: WebSettings, limits: WebLimits) -> None:
         self.service = service
         self.settings = settings
+        self.reloads = ReloadGate(service.reload, limits.reload_burst, limits.reload_refill_seconds)
         self.env = Environment(
             loader=FileSystemLoader(_TEMPLATES),
             autoescape=True,
@@ -252,13 +277,29 @@ class _Handlers:
         return PlainTextResponse("Not ready: waiting for the first poll cycle", 503)
 
     async def reload(self, request: Request) -> Response:
-        ok, message = await self.service.reload()
+        """Refuses what a browser sends for another site (a form POST needs no script,
+        so CSRF is the threat); curl and Prometheus tooling send no Origin and pass."""
+        if cross_origin(request.headers, self.settings.external_url):
+            return PlainTextResponse(
+                "Forbidden: cross-origin request; POST /-/reload from this origin or "
+                "without an Origin header",
+                403,
+            )
+        try:
+            ok, message = await self.reloads()
+        except TooManyReloads as limited:
+            return PlainTextResponse(
+                f"Too Many Requests: {limited}",
+                429,
+                headers={"Retry-After": str(limited.retry_after)},
+            )
         return PlainTextResponse(
             _one_line(message) or ("OK" if ok else "failed"), 200 if ok else 500
         )
 
     async def snapshot_api(self, request: Request) -> Response:
-        client = request.client.host if request.client else None
+        peer = request.client.host if request.client else None
+        client = client_host(peer, request.headers)
         authenticated = request.scope.get(AUTH_USER_KEY) is not None
         if not snapshot_api_allowed(
             client, authenticated, self.settings.snapshot_api_loopback_only

@@ -33,14 +33,16 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import secrets
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import bcrypt
@@ -424,8 +426,23 @@ def uvicorn_tls_options(tls: TlsServerConfig | None) -> dict[str, Any]:
 AUTH_USER_KEY: Final = "printer_exporter.auth_user"
 """Scope key set by BasicAuthMiddleware to the user a request authenticated as."""
 
-_DECOY_HASH: Final = b"$2b$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
-"""Checked for an unknown user, so a wrong name costs the same time as a wrong password."""
+
+def bcrypt_cost(hashed: bytes) -> int:
+    """The cost (log2 rounds) of a bcrypt hash: `$2b$12$...` -> 12."""
+    return int(hashed[4:6])
+
+
+def decoy_hash(hashes: Collection[bytes]) -> bytes:
+    """A hash of a random password at the highest cost among `hashes` (10 when empty).
+
+    Checked for an unknown user name, so that a wrong name costs as much time as a
+    wrong password of the most expensive user: a fixed cost-10 decoy answered in
+    60 ms where a cost-12 user took 236 ms, telling which names exist. Users of a
+    lower cost still answer faster than an unknown name, so users should share one
+    cost (docs/web.md).
+    """
+    cost = max((bcrypt_cost(h) for h in hashes), default=10)
+    return bcrypt.hashpw(secrets.token_urlsafe(16).encode(), bcrypt.gensalt(rounds=cost))
 
 
 class BasicAuthMiddleware:
@@ -437,11 +454,14 @@ class BasicAuthMiddleware:
     password and the stored hash, so the cache holds no password and a changed
     hash misses. Failures are not cached: each costs a bcrypt run, serialised
     on one lock and off the event loop, so guessing cannot stall the poller.
+    An unknown user is checked against `decoy_hash`, made here at the users'
+    highest cost (one bcrypt run at start-up).
     """
 
     def __init__(self, app: ASGIApp, users: Mapping[str, Secret], cache_size: int = 64) -> None:
         self.app = app
         self._users = {name.encode(): hashed.reveal().encode() for name, hashed in users.items()}
+        self.decoy = decoy_hash(list(self._users.values()))
         self._key = os.urandom(32)
         self._cache: OrderedDict[bytes, None] = OrderedDict()
         self._cache_size = cache_size
@@ -463,7 +483,7 @@ class BasicAuthMiddleware:
         for name, candidate in self._users.items():  # constant time in the name
             if hmac.compare_digest(name, user):
                 hashed = candidate
-        stored = hashed if hashed is not None else _DECOY_HASH
+        stored = hashed if hashed is not None else self.decoy
         key = user + b"\0" + hmac.new(self._key, password + b"\0" + stored, hashlib.sha256).digest()
         if hashed is not None and key in self._cache:
             self._cache.move_to_end(key)
@@ -534,6 +554,82 @@ async def _send_text(
     await send({"type": "http.response.body", "body": body})
 
 
+# --- who sent a request --------------------------------------------------------------
+
+FORWARDING_HEADERS: Final = ("x-forwarded-for", "forwarded", "x-real-ip")
+"""Headers by which a proxy says it forwards for someone else."""
+
+
+def client_host(peer: str | None, headers: Headers) -> str | None:
+    """The address a request is judged by (the snapshot API's loopback rule), or None when
+    it cannot be known.
+
+    - No forwarding header (`FORWARDING_HEADERS`): the TCP peer.
+    - Forwarding headers from a loopback peer (the only proxies trusted: one on this
+      host) with X-Forwarded-For: the last address in it that is not loopback, so a
+      client cannot pose as local by sending its own header through a proxy that
+      appends; when every hop is loopback, the first.
+    - Anything else: None. A proxy that is not on loopback, or that says it forwards
+      (Forwarded, X-Real-IP) without X-Forwarded-For, hides its client, and a hidden
+      client must never count as local just because the proxy is.
+    """
+    if not any(name in headers for name in FORWARDING_HEADERS):
+        return peer
+    if not is_loopback(peer):
+        return None
+    hops = [
+        hop.strip()
+        for value in headers.getlist("x-forwarded-for")
+        for hop in value.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(hops):
+        if not is_loopback(hop):
+            return hop
+    return hops[0] if hops else None
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def _origin(scheme: str, netloc: str) -> tuple[str, int | None] | None:
+    """(host, port) of `netloc`, the scheme's default port when none is written."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def cross_origin(headers: Headers, external_url: str | None = None) -> bool:
+    """True for a request a browser sent on behalf of another site's page (CSRF).
+
+    Browsers say so in `Sec-Fetch-Site` (anything but same-origin or none), or
+    older ones by an `Origin` whose host and port are neither the `Host` the
+    request was sent to nor `external_url`'s. `Origin: null` (sandboxed frames,
+    files) is cross-origin. A request with neither header (curl, Prometheus
+    tooling) is not a browser's, and passes.
+    """
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() not in ("same-origin", "none")
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    scheme, sep, netloc = origin.strip().partition("://")
+    asked = _origin(scheme.lower(), netloc) if sep and "/" not in netloc else None
+    if asked is None:
+        return True
+    own = {_origin(scheme.lower(), headers.get("host", ""))}
+    if external_url:
+        parts = urlsplit(external_url)
+        own.add(_origin(parts.scheme.lower(), parts.netloc))
+    return asked not in own
+
+
 # --- who may read /api/v1/snapshot -------------------------------------------------
 
 
@@ -550,6 +646,7 @@ def is_loopback(host: str | None) -> bool:
     return address.is_loopback
 
 
-def snapshot_api_allowed(client_host: str | None, authenticated: bool, loopback_only: bool) -> bool:
-    """The snapshot API's rule: anyone when not restricted, else loopback or basic auth."""
-    return not loopback_only or authenticated or is_loopback(client_host)
+def snapshot_api_allowed(client: str | None, authenticated: bool, loopback_only: bool) -> bool:
+    """The snapshot API's rule: anyone when not restricted, else loopback or basic auth.
+    `client` is `client_host(...)`: None (unknown) is not loopback."""
+    return not loopback_only or authenticated or is_loopback(client)

@@ -13,6 +13,9 @@ from typing import cast
 
 import pytest
 
+from exporter.config import Config
+from exporter.metrics import render
+from exporter.service import Service
 from exporter.snmp import SnmpOptions, SnmpTimeout, connect
 from exporter.snmp.client import TRANSPORT_STATS
 from exporter.snmp.credentials import usm
@@ -57,3 +60,16 @@ async def test_garbage_answers_to_v3_are_counted_not_logged_as_errors(
     assert len(warnings) == 1  # throttled: one line a minute, however much garbage
     assert warnings[0].levelno == logging.WARNING
     assert warnings[0].exc_info is None
+
+
+def test_dropped_datagrams_are_a_metric() -> None:
+    TRANSPORT_STATS.malformed += 2
+    TRANSPORT_STATS.unmatched += 1
+    try:
+        body = render(Service(Config()).state()).decode()
+    finally:
+        TRANSPORT_STATS.malformed -= 2
+        TRANSPORT_STATS.unmatched -= 1
+    count = float(TRANSPORT_STATS.malformed + 2)
+    assert f'printer_exporter_snmp_dropped_datagrams_total{{reason="malformed"}} {count}' in body
+    assert 'printer_exporter_snmp_dropped_datagrams_total{reason="unmatched"}' in body

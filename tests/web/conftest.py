@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import ASGIApp
 
 from exporter.metrics import ExporterState, TrafficCounts, render
@@ -30,7 +29,15 @@ from exporter.model import Snapshot
 from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import DeviceEntry
-from exporter.web import ProbeRefused, WebConfig, WebSettings, build_app, uvicorn_config
+from exporter.web import (
+    ProbeRefused,
+    WebConfig,
+    WebLimits,
+    WebServer,
+    WebSettings,
+    build_app,
+    uvicorn_config,
+)
 from tests.oracle import FIXTURES
 
 HOSTILE_LOCATION = '<script>alert("loc")</script>'
@@ -149,10 +156,17 @@ def service(fleet: list[DeviceEntry]) -> FakeService:
 
 
 @contextmanager
-def serve(app: ASGIApp, web_config: WebConfig | None = None, scheme: str = "http") -> Iterator[str]:
-    """Run `app` under a real uvicorn on 127.0.0.1 (free port) in a thread; yield its URL."""
-    config = uvicorn_config(app, "127.0.0.1:0", web_config)
-    server = uvicorn.Server(config)
+def serve(
+    app: ASGIApp,
+    web_config: WebConfig | None = None,
+    scheme: str = "http",
+    limits: WebLimits | None = None,
+) -> Iterator[str]:
+    """Run `app` under a real uvicorn on 127.0.0.1 (free port) in a thread; yield its URL.
+
+    The server is the exporter's (`WebServer`, held to `limits`)."""
+    config = uvicorn_config(app, "127.0.0.1:0", web_config, limits)
+    server = WebServer(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
