@@ -32,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -54,9 +56,9 @@ def _free_tcp_port() -> int:
         return port
 
 
-def _limit_fds() -> None:  # runs in the child before exec
+def _limit_fds(limit: int) -> None:  # runs in the child before exec
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -131,12 +133,26 @@ def _wait_ready(base: str, timeout: float = 60.0) -> None:
     raise SystemExit("the exporter did not come up with the demo fleet")
 
 
-def run(idle: int, scrapes: int) -> dict[str, object]:
+@dataclass(frozen=True)
+class DemoExporter:
+    base: str
+    """http://127.0.0.1:PORT"""
+    log: Path
+    """The child's stdout and stderr, while it runs."""
+    pid: int
+
+
+@contextlib.contextmanager
+def running_demo_exporter(fd_limit: int | None = None) -> Iterator[DemoExporter]:
+    """The real exporter in a child process, polling the demo fleet until the block ends.
+
+    With `fd_limit`, the child runs under that RLIMIT_NOFILE.
+    """
     udp = free_udp_port([p.host for p in FLEET])
     endpoints = [(p.host, udp) for p in FLEET]
     with (
         Simulator(FIXTURES, endpoints, probe_community=FLEET[0].recording),
-        tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp,
+        tempfile.TemporaryDirectory(prefix="bench-exporter-") as tmp,
     ):
         config = Path(tmp) / "exporter.yml"
         config.write_text(yaml.safe_dump(exporter_config(udp), sort_keys=False))
@@ -149,31 +165,11 @@ def run(idle: int, scrapes: int) -> dict[str, object]:
                 [*command, "--web.listen-address", f"127.0.0.1:{port}"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_limit_fds,
+                preexec_fn=(lambda: _limit_fds(fd_limit)) if fd_limit else None,
             )
         try:
             _wait_ready(base)
-            log_before = log.read_bytes()
-            cpu_before = _cpu_seconds(proc.pid)
-            latencies: list[float] = []
-            failures = 0
-            with Attacker(port, idle) as attacker:
-                time.sleep(2.0)  # let the idle connections land
-                for _ in range(scrapes):
-                    start = time.perf_counter()
-                    try:
-                        response = httpx.get(f"{base}/metrics", timeout=SCRAPE_TIMEOUT)
-                        ok = response.status_code == 200 and "printer_up{" in response.text
-                    except httpx.HTTPError:
-                        ok = False
-                    if ok:
-                        latencies.append((time.perf_counter() - start) * 1000)
-                    else:
-                        failures += 1
-                    time.sleep(0.25)
-                closed = attacker.closed_by_server
-            cpu = _cpu_seconds(proc.pid) - cpu_before
-            attack_log = log.read_bytes()[len(log_before) :]
+            yield DemoExporter(base, log, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -181,6 +177,33 @@ def run(idle: int, scrapes: int) -> dict[str, object]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(15)
+
+
+def run(idle: int, scrapes: int) -> dict[str, object]:
+    with running_demo_exporter(FD_LIMIT) as exporter:
+        base, log, pid = exporter.base, exporter.log, exporter.pid
+        port = int(base.rsplit(":", 1)[1])
+        log_before = log.read_bytes()
+        cpu_before = _cpu_seconds(pid)
+        latencies: list[float] = []
+        failures = 0
+        with Attacker(port, idle) as attacker:
+            time.sleep(2.0)  # let the idle connections land
+            for _ in range(scrapes):
+                start = time.perf_counter()
+                try:
+                    response = httpx.get(f"{base}/metrics", timeout=SCRAPE_TIMEOUT)
+                    ok = response.status_code == 200 and "printer_up{" in response.text
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append((time.perf_counter() - start) * 1000)
+                else:
+                    failures += 1
+                time.sleep(0.25)
+            closed = attacker.closed_by_server
+        cpu = _cpu_seconds(pid) - cpu_before
+        attack_log = log.read_bytes()[len(log_before) :]
     ordered = sorted(latencies)
     return {
         "idle_connections": idle,
