@@ -161,6 +161,7 @@ def running_demo_exporter(fd_limit: int | None = None) -> Iterator[DemoExporter]
         log = Path(tmp) / "exporter.log"
         with log.open("wb") as out:
             command = [sys.executable, "-m", "exporter.cli", "--config.file", str(config)]
+            command += ["--storage.path", str(Path(tmp) / "data")]
             proc = subprocess.Popen(
                 [*command, "--web.listen-address", f"127.0.0.1:{port}"],
                 stdout=out,

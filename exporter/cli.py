@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="TLS and basic auth, in the Prometheus exporter-toolkit format",
     )
     parser.add_argument(
+        "--storage.path",
+        dest="storage_path",
+        type=Path,
+        default=Path("data"),
+        metavar="DIR",
+        help="where the exporter keeps state across restarts: the meter ledger, so that a"
+        " meter that wraps keeps rising (default: data/, as Prometheus's)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="check the config files, print what they would do, and exit (1 if bad)",
@@ -403,7 +412,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.dry_run:
         return dry_run(args.config_file, args.web_config_file)
-    return asyncio.run(serve(args.config_file, args.web_config_file, args.listen_address))
+    return asyncio.run(
+        serve(
+            args.config_file,
+            args.web_config_file,
+            args.listen_address,
+            storage=args.storage_path,
+        )
+    )
 
 
 if __name__ == "__main__":

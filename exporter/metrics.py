@@ -476,7 +476,7 @@ def _status(dev: _Device, add: _Add) -> None:
 def _counters(dev: _Device, add: _Add) -> None:
     for counter in _first_by(dev.snap.counters, lambda counter: counter.name):
         if _known(counter.value):
-            add(PAGES, counter.value, _label(counter.name), _label(counter.unit))
+            add(PAGES, counter.running_total, _label(counter.name), _label(counter.unit))
 
 
 def _supplies(dev: _Device, add: _Add) -> None:

@@ -66,6 +66,14 @@ class Counter:
     value: int
     unit: str
     source: str
+    offset: int = 0
+    """What the meter's wraps have added since the exporter first read it (exporter/ledger.py):
+    the device shows `value`, the pages behind it are `running_total`."""
+
+    @property
+    def running_total(self) -> int:
+        """The meter as exposed and billed: it only goes up across wraps."""
+        return self.value + self.offset
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from exporter.config import PollConfig
+from exporter.ledger import MeterLedger
 from exporter.metrics import TrafficCounts
-from exporter.model import Counter, Snapshot
+from exporter.model import Snapshot
 from exporter.profiles import Database, detect_events, withhold_decreased
 from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
@@ -93,6 +94,7 @@ class Poller:
         connect_fn: Connect = connect,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        ledger: MeterLedger | None = None,
     ) -> None:
         self.store = store
         self._poll = poll
@@ -102,6 +104,9 @@ class Poller:
         self._targets: tuple[PollTarget, ...] = ()
         self._current: dict[str, PollTarget] = {}
         """The poll set in force, by address: what `cycle` and `poll_once` check against."""
+        self.ledger = ledger or MeterLedger()
+        """Each device's meters as last read and their wrap offsets; in memory unless given
+        a file (`--storage.path`)."""
         self.profiles: Database | None = None
         """The vendor profile database; None means the one shipped with the exporter."""
         self._memory = CredentialMemory()
@@ -231,32 +236,28 @@ class Poller:
         if not self.in_force(target):
             log.debug("%s left the poll set during its poll; dropping the read", target.address)
             return None
-        read, baseline = self._check_meters(read)
-        return self.store.record(
-            read, traffic_of(client), self._clock(), baseline, target.credentials
-        )
+        read = self._check_meters(read)
+        return self.store.record(read, traffic_of(client), self._clock(), target.credentials)
 
-    def _check_meters(self, read: DeviceRead) -> tuple[DeviceRead, tuple[Counter, ...] | None]:
-        """Compare this read's meters with the device's last; withhold any that went down.
+    def _check_meters(self, read: DeviceRead) -> DeviceRead:
+        """Compare this read's meters with the device's last; withhold any that went down,
+        and carry each meter's wrap offset (the ledger's) so the exposed meter only rises.
 
         A decreased meter is never published as a read (the event is, in the
         snapshot and in `printer_exporter_counter_regressions_total`). The
-        baseline for the next poll is every meter as read now, merged over the
-        old baseline so that a meter missing from one poll keeps its history.
+        ledger keeps every meter as read now, over the old values, so that a
+        meter missing from one poll keeps its history, across restarts too.
         """
         snap = read.snapshot
         if not snap.counters:
-            return read, None
-        previous = self.store.get(snap.target)
-        old = previous.baseline if previous else ()
-        events = detect_events(old or None, snap.counters)
+            return read
+        events = detect_events(self.ledger.baseline(snap.target) or None, snap.counters)
         for event in events:
             log.warning("%s: counter %s: %s", snap.target, event.counter, event.detail)
-        merged = {c.name: c for c in old} | {c.name: c for c in snap.counters}
-        checked = dataclasses.replace(
-            snap, counters=withhold_decreased(snap.counters, events), counter_events=events
-        )
-        return DeviceRead(checked, read.readers), tuple(merged.values())
+        self.ledger.observe(snap.target, snap.counters, events)
+        published = self.ledger.with_offsets(snap.target, withhold_decreased(snap.counters, events))
+        checked = dataclasses.replace(snap, counters=published, counter_events=events)
+        return DeviceRead(checked, read.readers)
 
     def _deadline(self) -> float:
         """A poll may take its walk budget plus a few request timeouts, but never an interval."""

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from exporter.config import Config, ConfigError, load_config, summarize
+from exporter.ledger import LEDGER_FILE, MeterLedger
 from exporter.profiles import ProfileError
 from exporter.service import Service
 from exporter.web.app import WebSettings, build_app, uvicorn_config
@@ -57,8 +58,13 @@ async def serve(
     web_config_file: Path | None,
     listen_address: str | None,
     until: asyncio.Event | None = None,
+    *,
+    storage: Path | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM, or until `until` is set (the demo's time limit)."""
+    """Run until SIGINT/SIGTERM, or until `until` is set (the demo's time limit).
+
+    `storage` is the `--storage.path` directory; None keeps state in memory only.
+    """
     try:
         config, web = _load(config_file, web_config_file)
     except ConfigError as exc:
@@ -70,7 +76,9 @@ async def serve(
     for warning in expiry_warnings(web, tls_expiry, time.time()):
         log.warning(warning)
     try:
-        service = Service(config, config_file)
+        ledger = MeterLedger(storage / LEDGER_FILE if storage is not None else None)
+        log.info("meter ledger: %s", ledger.path or "in memory only (no --storage.path)")
+        service = Service(config, config_file, ledger=ledger)
     except ProfileError as exc:
         log.error("cannot start: vendor profiles: %s", exc)
         return 1

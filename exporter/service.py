@@ -30,6 +30,7 @@ from exporter.config import (
     parse_host_port,
 )
 from exporter.discovery import Discovery
+from exporter.ledger import MeterLedger
 from exporter.metrics import ExporterState, MetricsRenderer
 from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget, snmp_options
@@ -45,11 +46,17 @@ _RENDER_EVERY = 1.0
 
 
 class Service:
-    def __init__(self, config: Config, config_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path | None = None,
+        *,
+        ledger: MeterLedger | None = None,
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.store = SnapshotStore()
-        self.poller = Poller(self.store, config.poll)
+        self.poller = Poller(self.store, config.poll, ledger=ledger)
         self.discovery = Discovery(config.discovery, config)
         self.reloads_total = 0
         self.last_reload_ok = True
@@ -269,3 +276,4 @@ class Service:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.poller.ledger.save()

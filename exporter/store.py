@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from exporter.metrics import TrafficCounts
-from exporter.model import Counter, Snapshot
+from exporter.model import Snapshot
 from exporter.readers.device import DeviceRead, ReaderRun
 from exporter.snmp.credentials import Credentials
 
@@ -32,8 +32,6 @@ class DeviceEntry:
     """The last snapshot that reached the device, for pages that show stale data as stale."""
     traffic: TrafficCounts
     """SNMP traffic to this device since the exporter started."""
-    baseline: tuple[Counter, ...] = ()
-    """The meters as last read, before any was withheld: what the next read is checked against."""
     regressions: tuple[tuple[str, int], ...] = ()
     """(counter, times it went backwards) since the exporter started."""
     polled_with: tuple[Credentials, ...] = ()
@@ -52,11 +50,9 @@ class SnapshotStore:
         read: DeviceRead,
         traffic: TrafficCounts,
         now: float,
-        baseline: tuple[Counter, ...] | None = None,
         polled_with: tuple[Credentials, ...] = (),
     ) -> DeviceEntry:
-        """Store one poll's result; `traffic` is what this poll sent and received, and
-        `baseline` the meters as read (None keeps the previous baseline)."""
+        """Store one poll's result; `traffic` is what this poll sent and received."""
         snap = read.snapshot
         with self._lock:
             old = self._entries.get(snap.target)
@@ -71,7 +67,6 @@ class SnapshotStore:
                 last_success=now if reached else (old.last_success if old else None),
                 last_good=snap if reached else (old.last_good if old else None),
                 traffic=_add(old.traffic, traffic) if old else traffic,
-                baseline=baseline if baseline is not None else (old.baseline if old else ()),
                 regressions=tuple(sorted(regressions.items())),
                 polled_with=polled_with,
             )

@@ -52,6 +52,7 @@ __all__ = [
     "detect_events",
     "total_mismatch",
     "withhold_decreased",
+    "wrap_width",
 ]
 
 WRAP_WIDTHS: Final = (2**24, 2**31, 2**32)
@@ -61,7 +62,8 @@ _NEAR: Final = 16
 """Within width/16 of the top before, below width/16 after."""
 
 
-def _wrap_width(previous: int, current: int) -> int | None:
+def wrap_width(previous: int, current: int) -> int | None:
+    """The width a drop from `previous` to `current` wrapped across, or None for no wrap."""
     for width in WRAP_WIDTHS:
         margin = width // _NEAR
         if width - margin <= previous < width and 0 <= current < margin:
@@ -85,7 +87,7 @@ def detect_events(
             continue
         if old.unit != counter.unit or counter.value >= old.value:
             continue
-        width = _wrap_width(old.value, counter.value)
+        width = wrap_width(old.value, counter.value)
         if width is not None:
             delta = counter.value + width - old.value
             events.append(

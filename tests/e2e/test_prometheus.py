@@ -143,6 +143,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                         sys.executable, "-m", "exporter.cli",
                         "--config.file", str(tmp / "exporter.yml"),
                         "--web.listen-address", f"127.0.0.1:{exporter_port}",
+                        "--storage.path", str(tmp / "data"),
                     ],
                     tmp / "exporter.log",
                 )

@@ -85,6 +85,8 @@ def _start(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
                 *args,
                 "--web.listen-address",
                 f"127.0.0.1:{port}",
+                "--storage.path",
+                str(log.parent / "data"),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
