@@ -155,6 +155,8 @@ class ExporterState:
     traffic: Mapping[str, TrafficCounts] = field(default_factory=_none)
     counter_regressions: Mapping[str, Mapping[str, int]] = field(default_factory=_none)
     """target -> counter name -> times the poller saw that meter go backwards."""
+    counter_events_total: Mapping[str, Mapping[tuple[str, str], int]] = field(default_factory=_none)
+    """target -> (counter name, event kind) -> meter integrity events since start."""
     poll_cycles_total: int = 0
     poll_cycle_duration_seconds: float | None = None
     """Wall time of the last completed cycle; None before the first."""
@@ -266,6 +268,9 @@ _HELP: Final[Mapping[str, str]] = {
     "prtMarkerLifeCount 1.3.6.1.2.1.43.10.2.1.4); see counter_events in /api/v1/snapshot.",
     "printer_exporter_counter_regressions_total": "Times the poller read a meter lower than the "
     "read before: a billing meter must never go backwards.",
+    "printer_counter_events_total": "Meter integrity events since the exporter started, by "
+    "kind: wrap (2^24/2^31/2^32; the exposed meter carries on), decrease (withheld from that "
+    "read) or total_mismatch; alert on increase() of it, which stays visible for the window.",
     "printer_exporter_build_info": "Versions of this exporter, value 1.",
     "printer_exporter_poll_cycles_total": "Poll cycles completed.",
     "printer_exporter_poll_cycle_duration_seconds": "Wall time of the last completed poll cycle.",
@@ -351,6 +356,7 @@ READER_SUCCESS = _dev("printer_exporter_reader_success", "gauge", "reader")
 TRAFFIC = tuple(_dev(f"printer_exporter_snmp_{attr}_total", "counter") for attr in _TRAFFIC_FIELDS)
 COUNTER_REGRESSIONS = _dev("printer_exporter_counter_regressions_total", "counter", "counter")
 COUNTER_EVENT = _dev("printer_counter_event", "gauge", "counter", "kind")
+COUNTER_EVENTS = _dev("printer_counter_events_total", "counter", "counter", "kind")
 
 BUILD_INFO = _glob(
     "printer_exporter_build_info", "gauge", "version", "python_version", "pysnmp_version"
@@ -408,17 +414,20 @@ class _Device:
     runs: tuple[ReaderRunLike, ...]
     traffic: TrafficCounts | None
     regressions: tuple[tuple[str, int], ...]
+    events: tuple[tuple[tuple[str, str], int], ...]
 
     @classmethod
     def of(cls, state: ExporterState, snap: Snapshot) -> _Device:
         target = snap.target
         regressions = state.counter_regressions.get(target) or _EMPTY
+        events: Mapping[tuple[str, str], int] = state.counter_events_total.get(target) or {}
         return cls(
             snap,
             state.last_success.get(target),
             tuple(state.reader_runs.get(target, ())),
             state.traffic.get(target),
             tuple(regressions.items()),
+            tuple(events.items()),
         )
 
 
@@ -533,6 +542,11 @@ def _regressions(dev: _Device, add: _Add) -> None:
         add(COUNTER_REGRESSIONS, count, _label(counter))
 
 
+def _events_total(dev: _Device, add: _Add) -> None:
+    for (counter, kind), count in dev.events:
+        add(COUNTER_EVENTS, count, _label(counter), kind)
+
+
 def _poll_key(dev: _Device) -> object:
     snap = dev.snap
     return (
@@ -587,6 +601,7 @@ _GROUPS: Final[tuple[_Group, ...]] = (
     _Group(TRAFFIC, lambda dev: dev.traffic, _traffic),
     _Group((COUNTER_REGRESSIONS,), lambda dev: dev.regressions, _regressions),
     _Group((COUNTER_EVENT,), _data_key("counter_events"), _answered(_counter_events)),
+    _Group((COUNTER_EVENTS,), lambda dev: dev.events, _events_total),
 )
 
 DEVICE_FAMILIES: Final[tuple[_Family, ...]] = tuple(f for g in _GROUPS for f in g.families)

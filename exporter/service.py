@@ -208,6 +208,11 @@ class Service:
             counter_regressions={
                 e.snapshot.target: dict(e.regressions) for e in entries if e.regressions
             },
+            counter_events_total={
+                e.snapshot.target: {(c, kind): n for c, kind, n in e.events_total}
+                for e in entries
+                if e.events_total
+            },
             poll_cycles_total=self.poller.cycles_total,
             poll_cycle_duration_seconds=self.poller.last_cycle_duration,
             poll_interval_seconds=self.config.poll.interval,

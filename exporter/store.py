@@ -32,10 +32,15 @@ class DeviceEntry:
     """The last snapshot that reached the device, for pages that show stale data as stale."""
     traffic: TrafficCounts
     """SNMP traffic to this device since the exporter started."""
-    regressions: tuple[tuple[str, int], ...] = ()
-    """(counter, times it went backwards) since the exporter started."""
+    events_total: tuple[tuple[str, str, int], ...] = ()
+    """(counter, kind, times) of every meter integrity event since the exporter started."""
     polled_with: tuple[Credentials, ...] = ()
     """The credential sets the last poll was allowed to try: a change means poll again now."""
+
+    @property
+    def regressions(self) -> tuple[tuple[str, int], ...]:
+        """(counter, times it went backwards) since the exporter started."""
+        return tuple((c, n) for c, kind, n in self.events_total if kind == "decrease")
 
 
 class SnapshotStore:
@@ -57,17 +62,17 @@ class SnapshotStore:
         with self._lock:
             old = self._entries.get(snap.target)
             reached = snap.reachable
-            regressions = dict(old.regressions) if old else {}
+            events = {(c, kind): n for c, kind, n in old.events_total} if old else {}
             for event in snap.counter_events:
-                if event.kind == "decrease":
-                    regressions[event.counter] = regressions.get(event.counter, 0) + 1
+                key = (event.counter, event.kind)
+                events[key] = events.get(key, 0) + 1
             entry = DeviceEntry(
                 snapshot=snap,
                 readers=read.readers,
                 last_success=now if reached else (old.last_success if old else None),
                 last_good=snap if reached else (old.last_good if old else None),
                 traffic=_add(old.traffic, traffic) if old else traffic,
-                regressions=tuple(sorted(regressions.items())),
+                events_total=tuple((c, kind, n) for (c, kind), n in sorted(events.items())),
                 polled_with=polled_with,
             )
             self._entries[snap.target] = entry

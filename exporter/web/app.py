@@ -345,6 +345,7 @@ def probe_state(current: ExporterState, snap: Snapshot) -> ExporterState:
         reader_runs={},
         traffic={},
         counter_regressions={},
+        counter_events_total={},
     )
 
 

@@ -138,3 +138,33 @@ async def test_the_metric_is_the_running_total() -> None:
         if sample.name == "printer_pages_total"
     }
     assert pages["total"] == WIDTH + 500
+
+
+async def test_every_event_is_counted_and_stays_exposed() -> None:
+    """printer_counter_event showed an event for one poll only: too short for `for:`."""
+    store = SnapshotStore()
+    counts = [16_000_000, 500, 100, 200, 300]  # a wrap, then a reset, then growth
+    poller = Poller(store, PollConfig(), connect_fn=_Meters(counts))
+    poller.configure(PollConfig(), [TARGET])
+    for _ in counts:
+        entry = await poller.poll_once(TARGET)
+    assert entry is not None
+    assert {(c, k): n for c, k, n in entry.events_total} == {
+        ("mono", "decrease"): 1,
+        ("mono", "wrap"): 1,
+        ("total", "decrease"): 1,
+        ("total", "wrap"): 1,
+    }
+    assert entry.regressions == (("mono", 1), ("total", 1))
+    state = ExporterState(
+        snapshots=[entry.snapshot],
+        counter_events_total={TARGET.address: {(c, k): n for c, k, n in entry.events_total}},
+    )
+    events = {
+        (sample.labels["counter"], sample.labels["kind"]): sample.value
+        for family in text_string_to_metric_families(render(state).decode())
+        for sample in family.samples
+        if sample.name == "printer_counter_events_total"
+    }
+    assert events[("total", "wrap")] == 1.0
+    assert events[("total", "decrease")] == 1.0
