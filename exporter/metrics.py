@@ -42,7 +42,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from exporter import __version__
-from exporter.model import Snapshot
+from exporter.model import LEVEL_STATES, RECEPTACLE_STATES, SUPPLY_STATES, Snapshot
 from exporter.readers.decode import ERROR_CONDITIONS
 
 __all__ = [
@@ -68,7 +68,6 @@ MAX_LABEL_CHARS: Final = 256
 
 DEVICE_STATUSES: Final = ("running", "warning", "testing", "down", "unknown")
 PRINTER_STATUSES: Final = ("idle", "printing", "warmup", "other", "unknown")
-SUPPLY_STATES: Final = ("ok", "low", "empty", "some_remaining", "unknown", "unrestricted")
 COVER_STATUSES: Final = ("open", "closed", "interlock_open", "interlock_closed", "other", "unknown")
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
@@ -499,14 +498,16 @@ def _supplies(dev: _Device, add: _Add) -> None:
             _label(supply.supply_class),
             _label(supply.unit),
         )
-        _levels(add, supply, labels, SUPPLY_LEVEL, SUPPLY_CAPACITY, SUPPLY_RATIO, SUPPLY_STATE)
+        states = RECEPTACLE_STATES if supply.supply_class == "filled" else LEVEL_STATES
+        families = (SUPPLY_LEVEL, SUPPLY_CAPACITY, SUPPLY_RATIO, SUPPLY_STATE)
+        _levels(add, supply, labels, states, *families)
 
 
 def _trays(dev: _Device, add: _Add) -> None:
     for tray in _first_by(dev.snap.trays, lambda tray: tray.index):
         labels = (_label(tray.name), _label(tray.media))
         add(TRAY_INFO, 1.0, str(tray.index), *labels)
-        _levels(add, tray, labels, TRAY_LEVEL, TRAY_CAPACITY, TRAY_RATIO, TRAY_STATE)
+        _levels(add, tray, labels, LEVEL_STATES, TRAY_LEVEL, TRAY_CAPACITY, TRAY_RATIO, TRAY_STATE)
 
 
 def _alerts(dev: _Device, add: _Add) -> None:
@@ -674,7 +675,13 @@ class _Level(Protocol):
     def state(self) -> str: ...
 
 
-def _levels(add: _Add, item: _Level, labels: tuple[str, ...], *families: _Family) -> None:
+def _levels(
+    add: _Add,
+    item: _Level,
+    labels: tuple[str, ...],
+    states: tuple[str, ...],
+    *families: _Family,
+) -> None:
     """Level, capacity and ratio only when known (never a sentinel); the state always."""
     level, capacity, ratio, state = families
     index = str(item.index)
@@ -684,7 +691,7 @@ def _levels(add: _Add, item: _Level, labels: tuple[str, ...], *families: _Family
         add(capacity, item.max_capacity, index, *labels)
     if _known(item.remaining_ratio):
         add(ratio, item.remaining_ratio, index, *labels)
-    _state_set(add, state, SUPPLY_STATES, item.state, index)
+    _state_set(add, state, states, item.state, index)
 
 
 _T = TypeVar("_T")

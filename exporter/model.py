@@ -13,13 +13,30 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 SCHEMA = "printer-snapshot/1"
 
 DeviceStatus = Literal["running", "warning", "testing", "down", "unknown"]
 PrinterStatus = Literal["idle", "printing", "warmup", "other", "unknown"]
-SupplyState = Literal["ok", "low", "empty", "some_remaining", "unknown", "unrestricted"]
+SupplyState = Literal[
+    "ok", "low", "empty", "some_remaining", "unknown", "unrestricted", "near_full", "full"
+]
+SUPPLY_STATES: tuple[SupplyState, ...] = get_args(SupplyState)
+"""Every state a supply or tray may be in. `near_full` and `full` are for receptacles
+(class `filled`, a waste-toner box): their level is the space left, so the words that
+mean "little left" for toner mean "almost full" for them (`Supply.__post_init__`)."""
+_RECEPTACLE_STATES: dict[str, SupplyState] = {"low": "near_full", "empty": "full"}
+RECEPTACLE_STATES: tuple[SupplyState, ...] = tuple(
+    _RECEPTACLE_STATES.get(state, state)
+    for state in SUPPLY_STATES
+    if state not in ("near_full", "full")
+)
+"""The states a receptacle can be in, in the same order."""
+LEVEL_STATES: tuple[SupplyState, ...] = tuple(
+    state for state in SUPPLY_STATES if state not in ("near_full", "full")
+)
+"""The states a consumable or a tray can be in."""
 AlertSeverity = Literal["critical", "warning", "warning_binary", "other"]
 CounterEventKind = Literal["decrease", "wrap", "total_mismatch"]
 
@@ -106,6 +123,13 @@ class Supply:
     state: SupplyState
     raw_level: int | None = None
     raw_max_capacity: int | None = None
+
+    def __post_init__(self) -> None:
+        """A full waste-toner box is `full`, never `empty`: for a receptacle, RFC 3805's
+        level is the space left, so no space left means full. Done here so that every
+        path that makes a supply (the reader, a profile's quirks) says it the same way."""
+        if self.supply_class == "filled" and self.state in _RECEPTACLE_STATES:
+            object.__setattr__(self, "state", _RECEPTACLE_STATES[self.state])
 
 
 @dataclass(frozen=True, slots=True)

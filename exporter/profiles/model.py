@@ -81,9 +81,6 @@ SUPPLY_TYPES: Final = frozenset(
     }
 )
 
-SUPPLY_STATES: Final[frozenset[SupplyState]] = frozenset(
-    {"ok", "low", "empty", "some_remaining", "unknown", "unrestricted"}
-)
 
 Override = Literal["fill", "always"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, cast
 
+from exporter.model import SUPPLY_STATES
 from exporter.profiles.model import (
-    SUPPLY_STATES,
     SUPPLY_TYPES,
     UNITS,
     DerivedCounter,

@@ -374,7 +374,8 @@ _SEVERE_ERRORS: Final = frozenset(
 _SEVERITY_RANK: Final = {"critical": 3, "warning": 2, "warning_binary": 1, "other": 0}
 _PRINTER_WORDS: Final = {"idle": "Idle", "printing": "Printing", "warmup": "Warming up"}
 _INKS: Final = {"black": "K", "cyan": "C", "magenta": "M", "yellow": "Y"}
-_LOW_STATES: Final = frozenset({"low", "empty"})
+_LOW_STATES: Final = frozenset({"low", "empty", "near_full", "full"})
+"""States that need someone to order or swap something."""
 
 
 @dataclass(frozen=True, slots=True)
