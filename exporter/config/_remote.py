@@ -80,6 +80,8 @@ def _settings(checker: Checker, remote: object, local: Config) -> dict[str, Any]
         inner = checker.mapping(top[section], section, keys)
         for key, value in (inner or {}).items():
             found[f"{section}.{key}"] = value
+    # An empty list changes nothing (lists are appended), so it needs no permission.
+    found = {path: value for path, value in found.items() if value != []}
     for path in found:
         if path not in local.remote.allowed_settings:
             allowed = ", ".join(local.remote.allowed_settings) or "none"

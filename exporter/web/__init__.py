@@ -20,7 +20,6 @@ from exporter.web.app import (
     WebSettings,
     build_app,
     secure_app,
-    split_listen_address,
     uvicorn_config,
 )
 from exporter.web.limits import WebLimits
@@ -32,7 +31,7 @@ from exporter.web.security import (
     load_web_config,
     parse_web_config,
 )
-from exporter.web.server import WebServer
+from exporter.web.server import WebServer, guarded_config, split_listen_address
 
 __all__ = [
     "METRICS_CONTENT_TYPE",
@@ -46,6 +45,7 @@ __all__ = [
     "WebService",
     "WebSettings",
     "build_app",
+    "guarded_config",
     "load_web_config",
     "parse_web_config",
     "secure_app",

@@ -58,9 +58,8 @@ from exporter.web.security import (
     client_host,
     cross_origin,
     snapshot_api_allowed,
-    uvicorn_tls_options,
 )
-from exporter.web.server import GuardedConfig
+from exporter.web.server import GuardedConfig, guarded_config
 
 METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format: what every Prometheus since 2.0 and snmp_exporter speak."""
@@ -186,19 +185,8 @@ def uvicorn_config(
     """
     web = web_config or WebConfig()
     limits = limits or WebLimits()
-    host, port = split_listen_address(listen_address)
-    return GuardedConfig(
-        secure_app(app, web, limits),
-        limits=limits,
-        host=host,
-        port=port,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=5,
-        **uvicorn_tls_options(web.tls_server_config),
+    return guarded_config(
+        secure_app(app, web, limits), listen_address, web, limits, graceful_shutdown=5
     )
 
 
@@ -213,15 +201,6 @@ def secure_app(
         wrapped = BasicAuthMiddleware(wrapped, web.basic_auth_users)
     wrapped = BodyLimitMiddleware(wrapped, (limits or WebLimits()).max_body_bytes)
     return HeadersMiddleware(wrapped, web.http_server_config.headers)
-
-
-def split_listen_address(address: str) -> tuple[str, int]:
-    """'host:port' -> (host, port). An empty host is every IPv4 interface ('0.0.0.0')."""
-    host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"listen address must be [host]:port, got {address!r}")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return host or "0.0.0.0", int(port_text)
 
 
 class _Handlers:

@@ -48,6 +48,7 @@ from uvicorn.server import ServerState
 
 from exporter.logs import ThrottledLog
 from exporter.web.limits import WebLimits, connection_cap
+from exporter.web.security import WebConfig, uvicorn_tls_options
 
 log = logging.getLogger("exporter.web")
 
@@ -375,3 +376,43 @@ class WebServer(uvicorn.Server):
             loop.call_later(2 * asyncio_constants.ACCEPT_RETRY_DELAY, restore)
             self._accept_failed.close()
             self.guarded.guard.close()
+
+
+def split_listen_address(address: str) -> tuple[str, int]:
+    """'host:port' -> (host, port). An empty host is every IPv4 interface ('0.0.0.0')."""
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"listen address must be [host]:port, got {address!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port_text)
+
+
+def guarded_config(
+    app: ASGIApp,
+    listen_address: str,
+    web: WebConfig,
+    limits: WebLimits,
+    *,
+    graceful_shutdown: float,
+) -> GuardedConfig:
+    """The uvicorn config every server of this project uses: `app` (already wrapped in its
+    middleware) on `listen_address`, held to `limits`, with the web config's TLS.
+
+    Logging is left to the program (`log_config=None`, no access log), and uvicorn's
+    proxy-header handling is off: apps judge forwarding headers themselves
+    (`security.client_host`). Raises ValueError for a bad listen address.
+    """
+    host, port = split_listen_address(listen_address)
+    return GuardedConfig(
+        app,
+        limits=limits,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=graceful_shutdown,
+        **uvicorn_tls_options(web.tls_server_config),
+    )

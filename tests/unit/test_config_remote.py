@@ -124,3 +124,8 @@ def test_the_remote_section_itself_is_checked(tmp_path: Path) -> None:
     text = "\n".join(caught.value.problems)
     assert "remote.allowed_settings[0]: must be one of targets, discovery.ranges" in text
     assert "remote.allowed_cidrs[0]: must be a CIDR" in text
+
+
+def test_an_empty_list_needs_no_permission(site: Path) -> None:
+    config = check_remote(site, "targets: []\ndiscovery: {exclude: [], ranges: []}")
+    assert [t.address for t in config.targets] == ["192.0.2.1:161"]

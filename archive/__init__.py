@@ -1,0 +1,1 @@
+"""printer-archive: the reference central archive."""

@@ -1,0 +1,7 @@
+"""`python -m archive` is `printer-archive`."""
+
+import sys
+
+from archive.cli import main
+
+sys.exit(main())

@@ -1,0 +1,261 @@
+"""The only way out to the archive: TLS with verification on, an optional SPKI pin, a proxy.
+
+Why a transport of our own (about a hundred lines over httpcore's public API)
+rather than httpx's default: the pin must be checked after the handshake and
+before the first byte of the request is written, and httpx offers no hook
+there. httpcore does: every TLS session is made by `start_tls` on a network
+stream, for a direct connection and through an HTTP(S) proxy's CONNECT tunnel
+alike. `_PinningStream` wraps that call; when the server's key is not pinned it
+closes the connection and raises `PinMismatch`, so neither the token nor a
+batch is ever sent to it.
+
+The pin is the SHA-256 of the leaf certificate's SubjectPublicKeyInfo, as HPKP
+and `curl --pinnedpubkey` define it: it survives a certificate renewal that
+keeps the key. It is checked in addition to normal verification, never instead.
+
+Other rules: no proxy from the environment (HTTPS_PROXY could silently route
+the token elsewhere; `archive.proxy_url` is the one switch), response bodies
+are read in full here and bounded (a hostile or broken server cannot make the
+agent hold more than `max_response_bytes`), and every failure leaves as one of
+pull_sync's own errors: TlsError for a handshake that failed, TransientError
+for anything else on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ssl
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpcore
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from pull_sync.config import ArchiveConfig
+from pull_sync.errors import ConfigError, PinMismatch, TlsError, TransientError
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+def spki_sha256(der_certificate: bytes) -> bytes:
+    """SHA-256 of a DER certificate's SubjectPublicKeyInfo: the value a pin holds."""
+    cert = x509.load_der_x509_certificate(der_certificate)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).digest()
+
+
+def archive_ssl_context(config: ArchiveConfig) -> ssl.SSLContext:
+    """Verification on, TLS 1.2 or newer; the CA file and client certificate if set.
+
+    Raise ConfigError naming the key when a file cannot be loaded, so `--dry-run`
+    finds a bad certificate before the first upload does.
+    """
+    problems: list[str] = []
+    cafile = str(config.ca_file) if config.ca_file is not None else None
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    except (OSError, ssl.SSLError) as error:
+        problems.append(f"archive.ca_file: cannot load {cafile!r}: {_reason(error)}")
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if config.client_cert_file is not None and config.client_key_file is not None:
+        cert, key = config.client_cert_file, config.client_key_file
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as error:
+            problems.append(
+                f"archive.client_cert_file: cannot load {str(cert)!r} with {str(key)!r}:"
+                f" {_reason(error)}"
+            )
+    if problems:
+        raise ConfigError(problems, "archive TLS")
+    return context
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate verify failed: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return error.reason or str(error)
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+class _PinningStream(httpcore.AsyncNetworkStream):
+    def __init__(
+        self, stream: httpcore.AsyncNetworkStream, pins: Sequence[bytes], host: str
+    ) -> None:
+        self._stream = stream
+        self._pins = pins
+        self._host = host
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        tls = await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        if self._pins and (server_hostname or "").lower() == self._host:
+            ssl_object = tls.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            try:
+                seen = spki_sha256(der) if der else b""
+            except ValueError:
+                seen = b""
+            if not any(hmac.compare_digest(seen, pin) for pin in self._pins):
+                await tls.aclose()
+                shown = base64.b64encode(seen).decode() if seen else "none"
+                raise PinMismatch(
+                    f"the archive's public key (sha256/{shown}) matches no archive.spki_pins"
+                    " entry; nothing was sent"
+                )
+        return _PinningStream(tls, self._pins, self._host)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _PinningBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, pins: Sequence[bytes], host: str) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._pins = tuple(pins)
+        self._host = host
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _PinningStream(stream, self._pins, self._host)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise TransientError("unix sockets are not used for the archive")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class ArchiveTransport(httpx.AsyncBaseTransport):
+    """An httpx transport for the archive: pinned, proxy-aware, bounded, with our errors."""
+
+    def __init__(
+        self,
+        config: ArchiveConfig,
+        ssl_context: ssl.SSLContext,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        host = (httpx.URL(config.url).host or "").lower()
+        backend = _PinningBackend(config.spki_pins, host)
+        self._max = max_response_bytes
+        self._pool: httpcore.AsyncConnectionPool
+        if config.proxy_url:
+            proxy = httpx.URL(config.proxy_url)
+            self._pool = httpcore.AsyncHTTPProxy(
+                proxy_url=httpcore.URL(
+                    scheme=proxy.raw_scheme,
+                    host=proxy.raw_host,
+                    port=proxy.port,
+                    target=proxy.raw_path,
+                ),
+                ssl_context=ssl_context,
+                proxy_ssl_context=ssl.create_default_context(),
+                max_connections=4,
+                keepalive_expiry=30.0,
+                network_backend=backend,
+            )
+        else:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=4,
+                keepalive_expiry=30.0,
+                network_backend=backend,
+            )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+            try:
+                body = await self._read(response)
+            finally:
+                await response.aclose()
+        except httpcore.TimeoutException as error:
+            raise TransientError(
+                f"timed out talking to the archive ({type(error).__name__})"
+            ) from None
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as error:
+            if _ssl_cause(error) is not None:
+                raise TlsError(f"TLS with the archive failed: {_ssl_cause(error)}") from None
+            raise TransientError(f"cannot reach the archive: {_describe(error)}") from None
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            content=body,
+            extensions={k: v for k, v in response.extensions.items() if k != "network_stream"},
+        )
+
+    async def _read(self, response: httpcore.Response) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_stream():
+            size += len(chunk)
+            if size > self._max:
+                raise TransientError(
+                    f"the archive's response is larger than {self._max:,} bytes; not read"
+                )
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def _ssl_cause(error: BaseException) -> str | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return _reason(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:200]
