@@ -24,7 +24,6 @@ bounded in packets (addresses x communities x tries) and in time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import ipaddress
 import itertools
@@ -44,7 +43,7 @@ from exporter.config import (
     format_host_port,
 )
 from exporter.metrics import DiscoveryStats
-from exporter.poller import PollTarget
+from exporter.poller import PollTarget, first_of
 from exporter.readers import oids
 from exporter.readers.decode import decode_text
 from exporter.snmp.ber import GET_NEXT, Absent, BerError, decode_response
@@ -456,13 +455,18 @@ class Discovery:
         self._config = config
         self.found: dict[str, Found] = {}
         self.stats = DiscoveryStats()
+        self._wake = asyncio.Event()
 
     def configure(self, settings: DiscoveryConfig, config: Config) -> None:
-        changed = settings != self._settings
+        """Take new settings (a reload). New ranges, exclusions or range credentials are
+        swept at once rather than at the end of the current interval, which may be hours."""
+        old = self._settings
         self._settings = settings
         self._config = config
-        if changed:
+        if settings != old:
             self.found = {a: f for a, f in self.found.items() if self.covers(f.host)}
+        if settings.scopes() != old.scopes() or settings.exclude != old.exclude:
+            self._wake.set()
 
     def addresses(self) -> Iterator[IPAddress]:
         return expand(self._settings.ranges, self._settings.exclude)
@@ -536,11 +540,11 @@ class Discovery:
     async def run(self, stop: asyncio.Event, on_found: Callable[[], None]) -> None:
         """Sweep now and then every `interval`, until `stop`. Does nothing without ranges."""
         while not stop.is_set():
+            self._wake.clear()
             if self._settings.ranges:
                 try:
                     await self.sweep_once()
                     on_found()
                 except OSError as exc:
                     log.error("discovery sweep failed: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._settings.interval)
+            await first_of(stop, self._wake, timeout=self._settings.interval)

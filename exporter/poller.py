@@ -159,7 +159,7 @@ class Poller:
                 remaining = self._poll.interval - (time.monotonic() - started)
                 if remaining <= 0:
                     break
-                await _wait_any(stop, self._wake, remaining)
+                await first_of(stop, self._wake, timeout=remaining)
                 if self._wake.is_set() and not stop.is_set():
                     self._wake.clear()
                     await self._poll_newcomers()
@@ -277,8 +277,10 @@ def _failed(target: PollTarget, error: str, started: float) -> DeviceRead:
     return DeviceRead(snap, ())
 
 
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+async def first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until any of `events` is set, or `timeout` seconds (the poller's and discovery's
+    sleeps: a stop, or a change of config, ends them early)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:

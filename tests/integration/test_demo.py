@@ -49,11 +49,34 @@ def test_demo_serves_the_fleet_and_stops_by_itself(capsys: pytest.CaptureFixture
 
     scraper = threading.Thread(target=scrape)
     scraper.start()
-    assert main(["--port", str(port), "--web.listen-address", listen, "--duration", "25"]) == 0
+    assert main(["--port", str(port), "--web.listen-address", listen, "--duration", "60"]) == 0
     scraper.join(timeout=70)
     out = capsys.readouterr().out
     assert f"http://{listen}/metrics" in out
+    # The round trip through pull_sync and the archive, in order: snapshots stored; a signed
+    # range change published, pulled, applied and confirmed; the fifth printer found by it.
+    steps = [
+        "snapshots stored from demo-site",
+        "archive: published signed config v1: add discovery range 127.0.0.15",
+        "pull_sync: config v1 applied",
+        "exporter: found 127.0.0.15 in the new range and polls it",
+    ]
+    positions = [out.find(step) for step in steps]
+    assert -1 not in positions, out
+    assert positions == sorted(positions)
     assert "metrics" in seen, "the exporter never showed every demo printer up"
+
+
+def test_demo_without_the_central_side(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        web_port = s.getsockname()[1]
+    listen = f"127.0.0.1:{web_port}"
+    args = ["--no-central", "--port", str(_demo_port()), "--web.listen-address", listen]
+    assert main([*args, "--duration", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "archive" not in out
+    assert f"http://{listen}/metrics" in out
 
 
 def _up_lines(body: str) -> str:

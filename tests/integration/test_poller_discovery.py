@@ -206,3 +206,25 @@ poll: {{timeout: 1s}}
         await service.probe(f"{HOSTS[0]}:{port}", {"credentials": "other"})
     with pytest.raises(ProbeRefused, match="port must be 1-65535"):
         await service.probe("127.1.0.10:99999", {})
+
+
+async def test_a_reload_that_adds_a_range_sweeps_it_at_once(fleet: Simulator) -> None:
+    """Discovery slept out its whole interval (an hour by default) before a new range."""
+    port = fleet.endpoints[0][1]
+    creds = "credentials: [{name: c, version: 2c, community: color_mfp}]\n"
+    service = Service(parse_config(f"{creds}discovery: {{port: {port}}}"))
+    stop = asyncio.Event()
+    found = asyncio.Event()
+    task = asyncio.create_task(service.discovery.run(stop, found.set))
+    try:
+        await asyncio.sleep(0.1)
+        assert service.discovery.stats.sweeps_total == 0
+        config = parse_config(
+            f"{creds}discovery: {{port: {port}, ranges: ['{HOSTS[0]}'], interval: 1h}}"
+        )
+        service.discovery.configure(config.discovery, config)
+        await asyncio.wait_for(found.wait(), timeout=30)
+        assert list(service.discovery.found) == [f"{HOSTS[0]}:{port}"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
