@@ -29,7 +29,7 @@ INTERVAL = "5s"
 """pull_sync's upload and check-in interval in the demo (a site uses 15m and 1h)."""
 
 
-def _free_tcp_port() -> int:
+def free_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -42,7 +42,7 @@ class Central:
     def __init__(self, folder: Path, exporter_config: Path, exporter_url: str) -> None:
         self.folder = folder
         self.db = f"sqlite:///{folder / 'archive.db'}"
-        self.url = f"http://127.0.0.1:{_free_tcp_port()}"
+        self.url = f"http://127.0.0.1:{free_tcp_port()}"
         self._exporter_config = exporter_config
         self._exporter_url = exporter_url
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -113,6 +113,10 @@ class Central:
         agents = json.loads(self._archive("agent", "list", "--output", "json"))["agents"]
         found: dict[str, Any] = next(a for a in agents if a["name"] == AGENT)
         return found
+
+    def export(self, *args: str) -> str:
+        """`printer-archive export ARGS`: the meter reads a dealer would bill from."""
+        return self._archive("export", *args)
 
     def __exit__(
         self,
