@@ -204,7 +204,9 @@ _HELP: Final[Mapping[str, str]] = {
     "1.3.6.1.2.1.1.1; serial: prtGeneralSerialNumber 1.3.6.1.2.1.43.5.1.1.17, entPhysicalSerialNum "
     "1.3.6.1.2.1.47.1.1.1.1.11; mac: ifPhysAddress 1.3.6.1.2.1.2.2.1.6; firmware: "
     "entPhysicalFirmwareRev 1.3.6.1.2.1.47.1.1.1.1.9 or a vendor OID; name: sysName "
-    "1.3.6.1.2.1.1.5; location: sysLocation 1.3.6.1.2.1.1.6.",
+    "1.3.6.1.2.1.1.5; location: sysLocation 1.3.6.1.2.1.1.6; color: true or false from "
+    "prtMarkerProcessColorants 1.3.6.1.2.1.43.10.2.1.6, else the supplies' colours, empty if "
+    "unknown; asset_number: entPhysicalAssetID 1.3.6.1.2.1.47.1.1.1.1.15.",
     "printer_poll_duration_seconds": "Wall time of the latest poll of the device, failed or not.",
     "printer_last_poll_success_timestamp_seconds": "Unix time of the latest poll the device "
     "answered; kept while the device is down.",
@@ -332,6 +334,8 @@ INFO = _dev(
     "firmware",
     "name",
     "location",
+    "color",
+    "asset_number",
 )
 DEVICE_STATUS = _dev("printer_device_status", "gauge", "status")
 PRINTER_STATUS = _dev("printer_status", "gauge", "status")
@@ -463,8 +467,9 @@ def _poll(dev: _Device, add: _Add) -> None:
 
 def _identity(dev: _Device, add: _Add) -> None:
     i = dev.snap.identity
+    color = {True: "true", False: "false", None: ""}[i.color]
     labels = (i.manufacturer, i.model, i.serial, i.mac, i.firmware, i.sys_name, i.location)
-    add(INFO, 1.0, *map(_label, labels))
+    add(INFO, 1.0, *map(_label, labels), color, _label(i.asset_number))
 
 
 def _status(dev: _Device, add: _Add) -> None:

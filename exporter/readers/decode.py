@@ -59,17 +59,30 @@ def decode_text(raw: bytes | str | None) -> str | None:
     """
     if raw is None:
         return None
+    if isinstance(raw, bytes) and raw[:2] in _UTF16_BOMS:
+        raw = _utf16(raw[: _SCAN_LIMIT * 2])
     if isinstance(raw, str):
         raw = raw[:_SCAN_LIMIT]
         head, whole = raw.partition("\x00")[0], raw.encode("utf-8", "surrogatepass")
     else:
-        raw = raw[:_SCAN_LIMIT]
+        raw = raw[:_SCAN_LIMIT].removeprefix(_UTF8_BOM)
         head, whole = _decode_bytes(raw.partition(b"\x00")[0]), raw
     if not head.strip():
         return _hex(whole) if whole.partition(b"\x00")[2].strip(b"\x00 \t\r\n") else None
     if _mostly_unprintable(head):
         return _hex(whole)
     return _scrub(head) or None
+
+
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
+def _utf16(raw: bytes) -> str:
+    """A string with a UTF-16 byte-order mark (some Samsung agents send their location
+    so): read as UTF-16, or it shows as mojibake "ÿþ..." with a NUL after every letter."""
+    body = raw[: len(raw) - len(raw) % 2]
+    return body.decode("utf-16", errors="replace")
 
 
 def _decode_bytes(raw: bytes) -> str:

@@ -693,3 +693,20 @@ def test_ticks_to_seconds(ticks: int | None, expected: float | None) -> None:
 def test_ticks_to_seconds_is_safe_for_anything(ticks: int | None) -> None:
     seconds = ticks_to_seconds(ticks)
     assert seconds is None or (seconds >= 0 and math.isfinite(seconds))
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("Büro 2".encode("utf-16"), "Büro 2"),  # the platform's order, with its BOM
+        (b"\xff\xfe" + "Étage 3".encode("utf-16-le"), "Étage 3"),
+        (b"\xfe\xff" + "Floor 3".encode("utf-16-be"), "Floor 3"),
+        (b"\xff\xfe" + "Lobby".encode("utf-16-le") + b"\x00\x00\x00\x00", "Lobby"),
+        (b"\xff\xfe" + "Odd".encode("utf-16-le") + b"x", "Odd"),  # a stray last byte
+        (b"\xef\xbb\xbfLobby", "Lobby"),
+        (b"\xff\xfe", None),
+    ],
+)
+def test_byte_order_marks(raw: bytes, text: str | None) -> None:
+    """A Samsung sysLocation in UTF-16 with a BOM showed as mojibake "ÿþ..."."""
+    assert decode_text(raw) == text

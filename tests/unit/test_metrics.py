@@ -190,7 +190,18 @@ DESIGN_TABLE: dict[str, tuple[str, set[str]]] = {
     "printer_up": ("gauge", {"target"}),
     "printer_info": (
         "gauge",
-        {"target", "manufacturer", "model", "serial", "mac", "firmware", "name", "location"},
+        {
+            "target",
+            "manufacturer",
+            "model",
+            "serial",
+            "mac",
+            "firmware",
+            "name",
+            "location",
+            "color",
+            "asset_number",
+        },
     ),
     "printer_poll_duration_seconds": ("gauge", {"target"}),
     "printer_last_poll_success_timestamp_seconds": ("gauge", {"target"}),
@@ -255,6 +266,8 @@ def test_up_device_core_series(series: Series) -> None:
             firmware="2409081_000590",
             name="NPI123456",
             location="Floor 2",
+            color="",
+            asset_number="",
         ): 1.0
     }
 
@@ -641,3 +654,23 @@ def test_cached_renderer_is_byte_equal_to_the_reference() -> None:
 def test_fast_value_formatting_matches_prometheus_client(value: float) -> None:
     expected: str = floatToGoString(value)  # type: ignore[no-untyped-call]
     assert _go_float(value) == expected
+
+
+def test_info_says_colour_and_asset_number() -> None:
+    """Dashboards filter on colour capability and the customer's asset tag."""
+    snap = Snapshot(
+        target="192.0.2.9:161",
+        taken_at="2026-12-04T10:00:00Z",
+        duration_seconds=0.1,
+        reachable=True,
+        identity=Identity(manufacturer="Canon", color=True, asset_number="ACME-0042"),
+    )
+    body = render(ExporterState(snapshots=[snap])).decode()
+    (info,) = [
+        sample.labels
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == "printer_info"
+    ]
+    assert info["color"] == "true"
+    assert info["asset_number"] == "ACME-0042"
