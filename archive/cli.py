@@ -31,6 +31,7 @@ from archive.store import AgentInfo
 from archive.times import format_seconds, parse_bound, utcnow
 from exporter.logs import setup_logging
 from exporter.secret import Secret
+from exporter.table import columns
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DB_ENV: Final = "PRINTER_ARCHIVE_DB"
@@ -223,8 +224,7 @@ def _agent_table(rows: Sequence[AgentInfo]) -> str:
                 str(row.snapshots_stored),
             )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines = columns(table[0], table[1:]).splitlines()
     failed = [r for r in rows if r.config_status == "failed" and r.config_error]
     lines += [f"{r.name}: config v{r.config_version} failed: {r.config_error}" for r in failed]
     if not rows:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -33,7 +34,7 @@ import httpx
 import yaml
 
 from demo.central import INTERVAL, Central
-from demo.simulator import Simulator
+from demo.simulator import Simulator, SimulatorError
 from exporter.logs import setup_logging
 from exporter.readers.device import read_device
 from exporter.serve import serve
@@ -187,7 +188,32 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("warn")  # the exporter's own warnings and errors, not every poll
 
     endpoints = [(p.host, args.port) for p in FLEET]
+    busy = [host for host, port in endpoints if not _udp_free(host, port)]
+    if busy:
+        print(
+            f"UDP port {args.port} is already in use on {', '.join(busy)} (another demo"
+            " running?): stop it, or pick another port with --port N",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Starting a simulated fleet of {len(FLEET)} printers on 127.0.0.11-15:{args.port} ...")
+    try:
+        return _run(args, endpoints)
+    except SimulatorError as exc:
+        print(f"the simulated fleet did not start: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+
+
+def _udp_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _run(args: argparse.Namespace, endpoints: list[tuple[str, int]]) -> int:
     with Simulator(FIXTURES, endpoints, probe_community=FLEET[0].recording) as sim:
         print(f"snmpsim is up (pid {sim.pid}).\n")
         if args.once:

@@ -36,7 +36,7 @@ from exporter.snmp import (
     usm,
 )
 from exporter.snmp.memory import MemoryClient, load_snmprec
-from exporter.table import render
+from exporter.table import columns, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 LARGE_RANGE = 65536
@@ -369,15 +369,16 @@ def _discover(args: argparse.Namespace) -> int:
         )
     )
     bar.close(
-        f"{result.probed:,} addresses in {result.duration_seconds:.1f}s: "
-        f"{result.answered} answered SNMP, {len(result.found)} printers"
+        f"{_count(result.probed, 'address', 'addresses')} in {result.duration_seconds:.1f}s: "
+        f"{result.answered:,} answered SNMP, {_count(len(result.found), 'printer')}"
     )
     if args.output == "json":
         docs = [
             {
                 "target": f.address,
+                "model": f.model,
                 "reason": f.reason,
-                "credentials": f.credentials.name,
+                "credential_set": f.credentials.name,
                 "sys_descr": f.sys_descr,
                 "sys_object_id": f.sys_object_id,
             }
@@ -385,10 +386,14 @@ def _discover(args: argparse.Namespace) -> int:
         ]
         json.dump(docs, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
-    else:
-        for f in result.found:
-            print(f"{f.address:<22} {(f.sys_descr or '')[:60]:<60}  {f.reason}")
+    elif result.found:
+        rows = [(f.address, f.model or "", f.credentials.name, f.reason) for f in result.found]
+        print(columns(("TARGET", "MODEL", "CREDENTIAL SET", "WHY A PRINTER"), rows))
     return EXIT_OK
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     if args.dry_run:
-        return dry_run(args.config_file, args.web_config_file)
+        return dry_run(args.config_file, args.web_config_file, args.listen_address)
     return asyncio.run(
         serve(
             args.config_file,

@@ -45,7 +45,12 @@ from exporter.config import (
 from exporter.metrics import DiscoveryStats
 from exporter.poller import PollTarget, first_of
 from exporter.readers import oids
-from exporter.readers.decode import decode_text
+from exporter.readers.decode import (
+    decode_text,
+    device_id_manufacturer,
+    device_id_model,
+    parse_device_id,
+)
 from exporter.snmp.ber import GET_NEXT, Absent, BerError, decode_response
 from exporter.snmp.ber_encode import RequestTemplate
 from exporter.snmp.credentials import Credentials
@@ -89,6 +94,9 @@ class Found:
     reason: str
     sys_descr: str | None
     sys_object_id: str | None
+    model: str | None = None
+    """Manufacturer and model from the IEEE 1284 device ID (PWG Port Monitor MIB) when the
+    answer carried one, else the first line of sysDescr: what a person recognises."""
 
 
 @dataclass(slots=True)
@@ -380,15 +388,29 @@ def _found(
         return None
     descr = values.get(oids.SYS_DESCR)
     object_id = values.get(oids.SYS_OBJECT_ID)
+    sys_descr = decode_text(descr) if isinstance(descr, bytes) else None
     return Found(
         address=format_host_port(host, port),
         host=host,
         port=port,
         credentials=creds,
         reason=reason,
-        sys_descr=decode_text(descr) if isinstance(descr, bytes) else None,
+        sys_descr=sys_descr,
         sys_object_id=format_oid(object_id) if isinstance(object_id, tuple) else None,
+        model=_model(values) or (sys_descr.splitlines()[0].strip() if sys_descr else None),
     )
+
+
+def _model(values: dict[Oid, SnmpValue | Absent]) -> str | None:
+    """ "MFG MDL" from a 1284 device ID among the answers, if there is one."""
+    for oid, value in values.items():
+        if is_under(oid, oids.PPM_PRINTER_IEEE1284_DEVICE_ID) and isinstance(value, bytes):
+            fields = parse_device_id(value)
+            model, maker = device_id_model(fields), device_id_manufacturer(fields)
+            if model and maker and not model.lower().startswith(maker.lower()):
+                return f"{maker} {model}"
+            return model
+    return None
 
 
 async def sweep(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from exporter.config import Config, ConfigError, load_config, summarize
 from exporter.ledger import LEDGER_FILE, MeterLedger
-from exporter.profiles import ProfileError
+from exporter.profiles import ProfileError, load_database
 from exporter.service import Service
 from exporter.web.app import WebSettings, build_app, uvicorn_config
 from exporter.web.certs import expiry_warnings, tls_certificate_expiry
@@ -37,14 +37,32 @@ def _load(
     return config, web
 
 
-def dry_run(config_file: Path | None, web_config_file: Path | None) -> int:
+def _summary(config: Config, listen_address: str | None) -> list[str]:
+    """What this run will do: the config's summary with the address it really listens on
+    (the flag wins over the config), and the vendor profile database it will use."""
+    address = listen_address or config.web.listen_address
+    lines = [
+        f"web: listening on {address}" if line.startswith("web: listening on") else line
+        for line in summarize(config)
+    ]
+    database = load_database(config.profiles.override_dir)
+    where = " + ".join(database.directories)
+    lines.append(f"vendor profiles: database version {database.version} from {where}")
+    lines += [f"vendor profiles: {note}" for note in database.notes]
+    return lines
+
+
+def dry_run(
+    config_file: Path | None, web_config_file: Path | None, listen_address: str | None = None
+) -> int:
     try:
         config, web = _load(config_file, web_config_file)
-    except ConfigError as exc:
+        summary = _summary(config, listen_address)
+    except (ConfigError, ProfileError) as exc:
         print(str(exc))
         return 1
     print(f"{config_file or 'default config'}: OK")
-    for line in summarize(config):
+    for line in summary:
         print(f"  {line}")
     if web_config_file is not None:
         print(f"{web_config_file}: OK")
@@ -70,7 +88,12 @@ async def serve(
     except ConfigError as exc:
         log.error("cannot start: %s", exc)
         return 1
-    for line in summarize(config):
+    try:
+        summary = _summary(config, listen_address)
+    except ProfileError as exc:
+        log.error("cannot start: vendor profiles: %s", exc)
+        return 1
+    for line in summary:
         log.info(line)
     tls_expiry = tls_certificate_expiry(web)
     for warning in expiry_warnings(web, tls_expiry, time.time()):

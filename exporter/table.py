@@ -7,6 +7,8 @@ panel text. Plain text, no colour codes, so it pastes into a ticket.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from exporter.model import Snapshot
 
 _BAR = 20
@@ -80,3 +82,13 @@ def _bar(ratio: float | None, state: str) -> str:
         return f"[{state.replace('_', ' '):^{_BAR}}]     "
     filled = round(ratio * _BAR)
     return f"[{'#' * filled}{'.' * (_BAR - filled)}] {ratio * 100:3.0f}%"
+
+
+def columns(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Rows under a header, each column as wide as its widest cell: for terminals and tickets."""
+    table = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    )

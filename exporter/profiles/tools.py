@@ -131,6 +131,12 @@ def explain(match: Match | None, vendor: VendorRead | None, applied: Applied | N
     counters = applied.counters if applied is not None else (vendor.counters if vendor else ())
     lines.append("counters:")
     lines.extend(_table([(c.name, str(c.value), c.unit, c.source) for c in counters]))
+    missing = sorted(set(profile_counter_names(match.profile)) - {c.name for c in counters})
+    if missing:
+        lines.append(
+            f"defined by the profile but not read from this device: {', '.join(missing)}"
+            " (the device did not answer those OIDs, or answered with no usable value)"
+        )
     if vendor is not None and vendor.supplies:
         lines.append("supply levels from the profile:")
         lines.extend(
@@ -146,3 +152,12 @@ def explain(match: Match | None, vendor: VendorRead | None, applied: Applied | N
         lines.append("notes:")
         lines.extend(f"  - {text}" for text in notes)
     return "\n".join(lines) + "\n"
+
+
+def profile_counter_names(profile: Profile) -> list[str]:
+    """Every counter a profile can produce: its scalars, table rows, packed and derived ones."""
+    names = [c.name for c in profile.counters]
+    names += [row.name for table in profile.tables for row in table.rows]
+    names += [c.name for packed in profile.packed for c in packed.counters.values()]
+    names += [c.name for c in profile.derived]
+    return list(dict.fromkeys(names))

@@ -81,3 +81,15 @@ def test_demo_without_the_central_side(capsys: pytest.CaptureFixture[str]) -> No
 
 def _up_lines(body: str) -> str:
     return "\n".join(line for line in body.splitlines() if line.startswith("printer_up{"))
+
+
+def test_a_busy_port_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    port = _demo_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((FLEET[0].host, port))
+        assert main(["--once", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"UDP port {port} is already in use on {FLEET[0].host} (another demo running?):"
+        " stop it, or pick another port with --port N"
+    )

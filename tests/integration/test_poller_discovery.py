@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo.simulator import Simulator, free_udp_port
+from exporter.cli import main as cli_main
 from exporter.config import PollConfig, parse_config
 from exporter.discovery import Discovery, sweep
 from exporter.poller import Poller, PollTarget
@@ -228,3 +230,23 @@ async def test_a_reload_that_adds_a_range_sweeps_it_at_once(fleet: Simulator) ->
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=30)
+
+
+def test_discover_prints_a_table_a_person_can_read(
+    fleet: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = fleet.endpoints[0][1]
+    args = ["discover", f"{HOSTS[0]}", "--port", str(port), "--community", "color_mfp"]
+    assert cli_main([*args, "--timeout", "1"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["TARGET", "MODEL", "CREDENTIAL", "SET", "WHY", "A", "PRINTER"]
+    assert lines[1].startswith(f"{HOSTS[0]}:{port}")
+    assert "HP Color LaserJet" in lines[1]  # the model, not the whole sysDescr
+    assert "community-1" in lines[1]
+    assert "1 address in" in captured.err
+    assert "1 printer\n" in captured.err or captured.err.rstrip().endswith("1 printer")
+    assert cli_main([*args, "--timeout", "1", "--output", "json"]) == 0
+    (found,) = json.loads(capsys.readouterr().out)
+    assert found["credential_set"] == "community-1"
+    assert "color_mfp" not in json.dumps(found)  # the set's name, never the community

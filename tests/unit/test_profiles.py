@@ -32,6 +32,7 @@ from exporter.profiles.engine import IdentityValue, VendorRead, VendorSupply, pl
 from exporter.profiles.integrity import total_mismatch
 from exporter.profiles.loader import version_key
 from exporter.profiles.model import Database, SupplyQuirks, Transform
+from exporter.profiles.tools import profile_counter_names
 from exporter.profiles.transforms import apply as apply_transforms
 from exporter.profiles.validate import parse_formula
 from exporter.readers.fetch import DeviceData
@@ -352,7 +353,14 @@ async def test_vendor_fixture(path: Path, database: Database) -> None:
     roots, _scalars = plan(match.profile)
     assert requests <= len(roots) + 1, "one walk per table and at most one batched GET"
     assert not any("internal" in w for w in data.warnings)
-    assert match.profile.name in explain(match, vendor, applied)
+    text = explain(match, vendor, applied)
+    assert match.profile.name in text
+    missing = sorted(set(profile_counter_names(match.profile)) - set(want["counters"]))
+    if missing:  # every counter the profile defines and this device did not give is named
+        line = next(t for t in text.splitlines() if t.startswith("defined by the profile"))
+        assert all(name in line for name in missing)
+    else:
+        assert "defined by the profile but not read" not in text
 
 
 def test_every_vendor_family_has_a_fixture() -> None:
