@@ -7,7 +7,9 @@ Routes, and who may call them:
 - an agent (Bearer token): `POST /api/v1/snapshots`, `GET /api/v1/config`,
   `POST /api/v1/config/status`;
 - an admin (HTTP basic, bcrypt): `GET /api/v1/agents`, `GET /api/v1/export`;
-- anyone: `GET /openapi.json`, `/-/healthy`, `/-/ready`.
+- anyone: `GET /openapi.json`, `/-/healthy`, `/-/ready`;
+- a signed-in console session (a cookie, never an Authorization header): the
+  dealer's web console under `/console/` (archive/console/).
 
 Every answer the API refuses is a 4xx with `{"error": "one line"}`; the only
 5xx is 503 (with Retry-After) when the database is down, which an agent
@@ -34,9 +36,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from archive import auth, db, export, ingest, store
+from archive.console import ConsoleSettings, console_routes
 from archive.errors import BadRequest, StorageError
 from archive.store import AgentInfo, AgentRef
 from archive.times import format_time, parse_bound
@@ -362,12 +365,18 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error(500, "internal error")
 
 
-def build_app(engine: Engine, *, decoy_cost: int = auth.BCRYPT_COST) -> Starlette:
-    """The API over `engine`. `decoy_cost` is the bcrypt cost of the hash an unknown admin
-    name is checked against: the admins' own cost, so a wrong name takes as long as a
-    wrong password (tests lower both)."""
+def build_app(
+    engine: Engine,
+    *,
+    decoy_cost: int = auth.BCRYPT_COST,
+    console: ConsoleSettings | None = None,
+) -> Starlette:
+    """The API and the console over `engine`. `decoy_cost` is the bcrypt cost of the hash an
+    unknown admin name is checked against: the admins' own cost, so a wrong name takes as
+    long as a wrong password (tests lower both). `console` sets session and lockout
+    times (the documented defaults when None)."""
     api = _Api(engine, decoy_cost)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/v1/snapshots", api.snapshots, methods=["POST"]),
         Route("/api/v1/config", api.config, methods=["GET"]),
         Route("/api/v1/config/status", api.config_status, methods=["POST"]),
@@ -376,6 +385,7 @@ def build_app(engine: Engine, *, decoy_cost: int = auth.BCRYPT_COST) -> Starlett
         Route("/openapi.json", api.openapi_json, methods=["GET"]),
         Route("/-/healthy", api.healthy, methods=["GET"]),
         Route("/-/ready", api.ready, methods=["GET"]),
+        console_routes(engine, console or ConsoleSettings(), api.bcrypt, api.decoy),
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         BadRequest: _bad_request,

@@ -19,6 +19,13 @@ Why these tables:
   stores and serves them; it never sees the signing key.
 - `admins`: console and admin API accounts, bcrypt hashes.
 - `settings`: small archive-wide values (the announced agent release).
+- `console_sessions`: signed-in console sessions, by the SHA-256 of the session
+  id (the cookie), so a copy of the database opens no session. Kept here and
+  not in a process, so any archive process serves any signed-in dealer.
+- `login_failures`: one row per failed console sign-in and per key it counts
+  against (the user name typed, the client address), both hashed: a password
+  typed into the name field never lands in the database. The lockout counts
+  them (archive/console/sessions.py).
 """
 
 from __future__ import annotations
@@ -191,6 +198,31 @@ settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", String(1000), nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("admin_id", Integer, ForeignKey("admins.id", ondelete="CASCADE"), nullable=False),
+    Column("password_fp", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("client", String(64)),
+    Index("ix_console_sessions_admin", "admin_id"),
+    Index("ix_console_sessions_last_seen", "last_seen_at"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("key_sha256", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_login_failures_key_at", "key_sha256", "at"),
+    Index("ix_login_failures_at", "at"),
 )
 
 LATEST_AGENT_RELEASE: Final = "latest_agent_release"
