@@ -75,8 +75,12 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(
     with Outbox.open(outbox_path, 2**26) as outbox:
         (key,) = outbox.queued_keys()  # the batch is still queued, with its key
     assert archive.posts[key] == 1
-    assert (key in archive.batches) == (where == "after_commit")
+    if where == "after_commit":
+        assert key in archive.batches
+    # Killed before the archive read the body, the batch may still have reached it whole
+    # (a small body sits in the socket buffers): either way it must be stored exactly once.
 
+    first_stored = key in archive.batches
     exporter.set_snapshots(fleet(DEVICES, tick=1))
     finish(start(config))
 
@@ -85,7 +89,7 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(
         assert outbox.stats().counter("quarantined") == 0
     assert archive.posts[key] == 2  # the same key again, not a new batch
     assert len(archive.batches) == 2
-    assert archive.duplicates[key] == (1 if where == "after_commit" else 0)
+    assert archive.duplicates[key] == (1 if first_stored else 0)
     assert archive.snapshot_count() == 2 * DEVICES
     targets = sorted(s["target"] for b in archive.batches.values() for s in b.snapshots)
     assert targets == sorted(d["target"] for d in fleet(DEVICES) * 2)

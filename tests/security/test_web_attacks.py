@@ -184,7 +184,9 @@ def test_metrics_answers_while_idle_connections_fill_the_cap(
         server(fleet_service, scheme, tls, limits) as (url, port),
         idle_connections(port, 300) as idle,
     ):
-        assert count_closed(idle, at_least=250) >= 250
+        # Every connection past the cap is an eviction, but a busy machine accepts 300
+        # slowly: wait as long as it takes (bounded), never judge the pace.
+        assert count_closed(idle, at_least=250, bound=BOUND * 3) >= 250
         with client(scheme, tls) as http:
             response = http.get(f"{url}/metrics")
         assert response.status_code == 200
