@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from exporter.model import Identity, Snapshot
+from exporter.model import Counter, Identity, Snapshot
 from exporter.profiles import (
     Applied,
     Database,
@@ -32,11 +32,13 @@ from exporter.profiles import (
     match_profile,
     read_vendor,
 )
+from exporter.profiles.apply import merge_counters
 from exporter.readers import oids
 from exporter.readers.alerts import read_alerts
 from exporter.readers.fetch import DeviceData
 from exporter.readers.identity import read_identity
 from exporter.readers.meters import read_counters
+from exporter.readers.pwg_counters import read_pwg_counters
 from exporter.readers.status import read_status
 from exporter.readers.supplies import is_color_supply, read_supplies, read_trays
 from exporter.snmp import SnmpClient, SnmpError, SnmpTimeout
@@ -49,11 +51,16 @@ READERS: tuple[tuple[str, Reader], ...] = (
     ("identity", read_identity),
     ("status", read_status),
     ("counters", read_counters),
+    ("pwg_counters", read_pwg_counters),
     ("supplies", read_supplies),
     ("trays", read_trays),
     ("alerts", read_alerts),
 )
-"""Snapshot field name and the reader that fills it, in the order they run."""
+"""Snapshot field name (or `FALLBACK_COUNTERS`) and the reader that fills it, in running order."""
+
+FALLBACK_COUNTERS = "pwg_counters"
+"""A reader whose counters rank below prtMarkerLifeCount and the vendor profile: it is no
+snapshot field; its counters are merged after the profile, under names nobody else gave."""
 
 _MAX_COLORANTS = 65535
 """prtMarkerProcessColorants' SYNTAX: a count past it is garbage, not a very colourful device."""
@@ -106,6 +113,9 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
         else:
             ok = True
         runs.append(ReaderRun(name, time.perf_counter() - t0, ok))
+    fallback: tuple[Counter, ...] = parts.pop(FALLBACK_COUNTERS, ())
+    # An optional MIB that failed says nothing about whether the device answered.
+    failures = [failure for failure in failures if failure[0] != FALLBACK_COUNTERS]
     if error is None and not parts and failures:
         error = all_failed(failures)
 
@@ -126,6 +136,8 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
         else:
             ok = True
         runs.append(ReaderRun("profile", time.perf_counter() - t0, ok))
+    if parts and fallback:
+        parts["counters"] = merge_counters(parts.get("counters", ()), fallback)
     if "identity" in parts:
         parts["identity"] = dataclasses.replace(
             parts["identity"], color=await _is_color(data, parts)

@@ -83,6 +83,7 @@ PREFETCH: tuple[Oid, ...] = (
     oids.PRT_MARKER_COLORANT_VALUE,
     oids.PRT_INPUT_ENTRY,
     oids.PRT_ALERT_ENTRY,
+    oids.IC_KEY_ENTRY,  # the PWG imaging counters' key table: empty on most devices
 )
 """Every subtree the standard readers walk, fetched side by side at the start of a poll."""
 

@@ -83,3 +83,24 @@ PRT_ALERT_TIME: Oid = (*PRT_ALERT_ENTRY, 9)
 PPM_PRINTER_IEEE1284_DEVICE_ID: Oid = (1, 3, 6, 1, 4, 1, 2699, 1, 2, 1, 2, 1, 1, 3)
 
 ENTERPRISES: Oid = (1, 3, 6, 1, 4, 1)
+
+# PWG Imaging System State and Counter MIB, PWG-IMAGING-COUNTER-MIB (PWG 5106.3-2008, the SNMP
+# mapping of the PWG 5106.1 counters): imagingCounterMIB is { enterprises pwg(2699) mibs(1) 3 }.
+# Counter tables are indexed by (icXxxKeyIndex, IcWorkTypeTC, IcPersistenceTC); see
+# exporter/readers/pwg_counters.py and docs/profiles.md, "PWG Imaging System Counter MIB".
+IC_MIB_OBJECTS: Oid = (1, 3, 6, 1, 4, 1, 2699, 1, 3, 1)
+IC_KEY_ENTRY: Oid = (*IC_MIB_OBJECTS, 2, 1, 1)
+IC_KEY_SERVICE_TYPE: Oid = (*IC_KEY_ENTRY, 2)
+IC_KEY_SERVICE_INDEX: Oid = (*IC_KEY_ENTRY, 3)
+IC_IMAGE_ENTRY: Oid = (*IC_MIB_OBJECTS, 7, 1, 1)
+IC_IMAGE_TOTAL_IMAGES: Oid = (*IC_IMAGE_ENTRY, 4)
+IC_IMPRESSION_ENTRY: Oid = (*IC_MIB_OBJECTS, 8, 1, 1)
+IC_IMPRESSION_TOTAL_IMPS: Oid = (*IC_IMPRESSION_ENTRY, 4)
+IC_IMPRESSION_MONOCHROME_IMPS: Oid = (*IC_IMPRESSION_ENTRY, 5)
+IC_IMPRESSION_FULL_COLOR_IMPS: Oid = (*IC_IMPRESSION_ENTRY, 7)
+IC_TWO_SIDED_ENTRY: Oid = (*IC_MIB_OBJECTS, 9, 1, 1)
+IC_TWO_SIDED_TOTAL_IMPS: Oid = (*IC_TWO_SIDED_ENTRY, 4)
+IC_SHEET_ENTRY: Oid = (*IC_MIB_OBJECTS, 10, 1, 1)
+IC_SHEET_TOTAL_SHEETS: Oid = (*IC_SHEET_ENTRY, 4)
+IC_SHEET_MONOCHROME_SHEETS: Oid = (*IC_SHEET_ENTRY, 5)
+IC_SHEET_FULL_COLOR_SHEETS: Oid = (*IC_SHEET_ENTRY, 7)
