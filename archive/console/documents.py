@@ -20,35 +20,23 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from archive.times import parse_instant
+from exporter.model import SUPPLY_STATES as _SUPPLY_STATES
+from exporter.model import AlertSeverity, DeviceStatus, PrinterStatus
+from exporter.readers.decode import SEVERE_ERRORS
 
 MAX_TEXT: Final = 300
 MAX_ITEMS: Final = 200
 """Supplies, alerts, counters or panel lines shown per device (a real one has dozens)."""
 
-SUPPLY_STATES: Final = frozenset(
-    {"ok", "low", "empty", "some_remaining", "unknown", "unrestricted", "near_full", "full"}
-)
-SEVERITIES: Final = frozenset({"critical", "warning", "warning_binary", "other"})
-DEVICE_STATES: Final = frozenset({"running", "warning", "testing", "down", "unknown"})
-PRINTER_STATES: Final = frozenset({"idle", "printing", "warmup", "other", "unknown"})
-SEVERE_ERRORS: Final = frozenset(
-    {
-        "no_paper",
-        "no_toner",
-        "door_open",
-        "jammed",
-        "offline",
-        "service_requested",
-        "input_tray_missing",
-        "output_tray_missing",
-        "marker_supply_missing",
-        "output_full",
-    }
-)
-"""Error bits that stop the printer: the same verdict as the exporter's own pages."""
+SUPPLY_STATES: Final = frozenset(_SUPPLY_STATES)
+SEVERITIES: Final = frozenset(get_args(AlertSeverity))
+DEVICE_STATES: Final = frozenset(get_args(DeviceStatus))
+PRINTER_STATES: Final = frozenset(get_args(PrinterStatus))
+"""The exporter's own vocabularies: a word outside them, from a hostile or newer agent, is
+shown as unknown rather than trusted into a class name."""
 LOW_STATES: Final = frozenset({"low", "empty", "near_full", "full"})
 HEADLINE_COUNTERS: Final = ("total", "mono", "color")
 """The meters the device list shows; the device page shows all."""

@@ -184,6 +184,22 @@ ERROR_CONDITIONS: Final[tuple[str, ...]] = (
 none, so bit 15 keeps a neutral name: metrics expose it so that a vendor using it
 is seen rather than silently ignored."""
 
+SEVERE_ERRORS: Final = frozenset(
+    {
+        "no_paper",
+        "no_toner",
+        "door_open",
+        "jammed",
+        "offline",
+        "service_requested",
+        "input_tray_missing",
+        "output_tray_missing",
+        "marker_supply_missing",
+        "output_full",
+    }
+)
+"""The ERROR_CONDITIONS that stop the printer: pages show them red, not amber."""
+
 
 def decode_error_state(raw: bytes | int | str | None) -> tuple[str, ...]:
     """The set conditions, in bit order. Bit 0 is the most significant bit of the first octet.

@@ -48,6 +48,7 @@ from starlette.types import ASGIApp
 from exporter import __version__
 from exporter.metrics import ExporterState, render
 from exporter.model import Snapshot
+from exporter.readers.decode import SEVERE_ERRORS
 from exporter.store import DeviceEntry
 from exporter.web.limits import BodyLimitMiddleware, ReloadGate, TooManyReloads, WebLimits
 from exporter.web.security import (
@@ -335,21 +336,6 @@ def _one_line(text: str) -> str:
 
 # --- what the pages show: plain values, so templates only lay them out --------------
 
-_SEVERE_ERRORS: Final = frozenset(
-    {
-        "no_paper",
-        "no_toner",
-        "door_open",
-        "jammed",
-        "offline",
-        "service_requested",
-        "input_tray_missing",
-        "output_tray_missing",
-        "marker_supply_missing",
-        "output_full",
-    }
-)
-"""hrPrinterDetectedErrorState bits that stop the printer: the row turns red, not amber."""
 _SEVERITY_RANK: Final = {"critical": 3, "warning": 2, "warning_binary": 1, "other": 0}
 _PRINTER_WORDS: Final = {"idle": "Idle", "printing": "Printing", "warmup": "Warming up"}
 _INKS: Final = {"black": "K", "cyan": "C", "magenta": "M", "yellow": "Y"}
@@ -434,7 +420,7 @@ def _status(snap: Snapshot) -> tuple[str, str, str]:
     if not snap.reachable:
         return "down", "Down", snap.error or "no answer"
     errors = snap.status.errors
-    severe = sorted(_SEVERE_ERRORS.intersection(errors))
+    severe = sorted(SEVERE_ERRORS.intersection(errors))
     critical = [a for a in snap.alerts if a.severity == "critical"]
     if snap.status.device == "down" or severe or critical:
         reason = ", ".join(e.replace("_", " ") for e in severe) or (
