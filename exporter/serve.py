@@ -21,6 +21,7 @@ from exporter.config import Config, ConfigError, load_config, summarize
 from exporter.ledger import LEDGER_FILE, MeterLedger
 from exporter.profiles import ProfileError, load_database
 from exporter.service import Service
+from exporter.systemd import Notifier
 from exporter.web.app import WebSettings, build_app, uvicorn_config
 from exporter.web.certs import expiry_warnings, tls_certificate_expiry
 from exporter.web.security import WebConfig, load_web_config
@@ -126,12 +127,28 @@ async def serve(
             await until.wait()
             server.should_exit = True
 
-    watcher = asyncio.create_task(stop_when_asked())
+    notifier = Notifier()
+
+    async def ready_when_serving() -> None:
+        """READY=1 for systemd (Type=notify) once the socket listens, not before."""
+        while not server.started and not stop.is_set():
+            await asyncio.sleep(0.05)
+        if server.started:
+            notifier.notify("READY=1", f"STATUS=serving on {address}")
+
+    helpers = [
+        asyncio.create_task(stop_when_asked()),
+        asyncio.create_task(ready_when_serving()),
+        asyncio.create_task(notifier.heartbeat(stop)),
+    ]
     try:
         await server.serve()
     finally:
-        watcher.cancel()
+        notifier.notify("STOPPING=1")
         stop.set()
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
         await running
         for sig, handler in previous.items():
             signal.signal(sig, handler)
