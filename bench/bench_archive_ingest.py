@@ -95,9 +95,9 @@ def measure_store(url: str, bodies: list[bytes]) -> dict[str, Any]:
 @contextmanager
 def served(url: str, log: Path) -> Iterator[str]:
     """`printer-archive serve` on 127.0.0.1 at a free port, until ready (60 s at most)."""
-    from tests.archive.pgcluster import free_port
+    from demo.simulator import free_tcp_port
 
-    port = free_port()
+    port = free_tcp_port()
     with log.open("wb") as handle:
         process = subprocess.Popen(
             [

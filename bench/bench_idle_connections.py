@@ -40,20 +40,13 @@ import httpx
 import yaml
 
 from demo.__main__ import FIXTURES, FLEET, exporter_config
-from demo.simulator import Simulator, free_udp_port
+from demo.simulator import Simulator, free_tcp_port, free_udp_port
 
 FD_LIMIT = 1024
 """The exporter's RLIMIT_NOFILE in the finding (a common systemd and shell default)."""
 SCRAPE_TIMEOUT = 3.0
 ATTACK_LIMIT = 300.0
 """The attack stops after this many seconds whatever happens."""
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _limit_fds(limit: int) -> None:  # runs in the child before exec
@@ -156,7 +149,7 @@ def running_demo_exporter(fd_limit: int | None = None) -> Iterator[DemoExporter]
     ):
         config = Path(tmp) / "exporter.yml"
         config.write_text(yaml.safe_dump(exporter_config(udp), sort_keys=False))
-        port = _free_tcp_port()
+        port = free_tcp_port()
         base = f"http://127.0.0.1:{port}"
         log = Path(tmp) / "exporter.log"
         with log.open("wb") as out:

@@ -13,7 +13,6 @@ it. Nothing here leaves 127.0.0.0/8.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,11 @@ from typing import Any
 import httpx
 import yaml
 
+from demo.simulator import free_tcp_port
+
 AGENT = "demo-site"
 INTERVAL = "5s"
 """pull_sync's upload and check-in interval in the demo (a site uses 15m and 1h)."""
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Central:

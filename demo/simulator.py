@@ -345,6 +345,14 @@ def _free_udp_port(host: str) -> int:
         return port
 
 
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` (loopback only) that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((require_loopback(host), 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def free_udp_port(hosts: Sequence[str]) -> int:
     """A UDP port free on every one of `hosts` (loopback only), for a fleet on one port.
 

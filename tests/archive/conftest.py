@@ -33,9 +33,10 @@ from sqlalchemy import Engine, text
 from archive import auth, db, store
 from archive.app import build_app
 from archive.server import WebServer, uvicorn_config
+from demo.simulator import free_tcp_port
 from exporter.secret import Secret
 from exporter.web import WebConfig, WebLimits
-from tests.archive.pgcluster import PostgresMissing, PrivatePostgres, free_port
+from tests.archive.pgcluster import PostgresMissing, PrivatePostgres
 
 REQUIRE_ENV = "PRINTER_EXPORTER_REQUIRE_POSTGRES"
 ADMIN = "auditor"
@@ -241,7 +242,7 @@ class ArchiveProcess:
 
 def start_archive(db_url: str, log: Path, log_level: str = "warn") -> ArchiveProcess:
     """Start `printer-archive serve` and wait (at most 60 s) until it is ready."""
-    port = free_port()
+    port = free_tcp_port()
     handle = log.open("wb")
     process = subprocess.Popen(
         [

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from demo.simulator import free_tcp_port
 
 
 class PostgresMissing(RuntimeError):
@@ -39,13 +40,6 @@ def postgres_bin() -> Path | None:
         return found[0]
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _as_owner(command: list[str]) -> list[str]:
@@ -93,7 +87,7 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(home, "postgres", "postgres")
         data = home / "data"
-        port = free_port()
+        port = free_tcp_port()
         try:
             subprocess.run(
                 _as_owner(

@@ -32,10 +32,8 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,18 @@ import httpx
 import pytest
 import yaml
 
-from demo.simulator import Response, Simulator, decode_response, free_udp_port, require_loopback
+from demo.simulator import (
+    Response,
+    Simulator,
+    decode_response,
+    free_tcp_port,
+    free_udp_port,
+    require_loopback,
+)
+from exporter.snmp.ber import COUNTER32, SET
+from exporter.snmp.ber_encode import encode_message, encode_value
+from exporter.snmp.types import parse_oid
+from tests.e2e.processes import Process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -83,68 +92,15 @@ def _prometheus_binary() -> str:
     return found
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    """Call `check` until it returns something true; at most `timeout` s and a bounded count."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    for _ in range(int(timeout / POLL) + 1):
-        try:
-            result = check()
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            last = exc
-        else:
-            if result:
-                return result
-            last = result
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(POLL)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last!r}")
-
-
-# --- an SNMP SET of a Counter32, built by hand (the exporter's client only reads) ----------
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    size = len(body)
-    if size < 0x80:
-        return bytes([tag, size]) + body
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + body
-
-
-def _unsigned(tag: int, value: int) -> bytes:
-    return _tlv(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def _oid(text: str) -> bytes:
-    arcs = [int(a) for a in text.split(".")]
-    body = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(body))
+# --- an SNMP SET of a Counter32 (the exporter's client only reads) ---------------------------
 
 
 def encode_set_counter32(community: str, oid: str, value: int, request_id: int) -> bytes:
-    """An SNMPv2c SetRequest-PDU (0xA3) with one Counter32 (0x41) varbind."""
+    """An SNMPv2c SetRequest-PDU with one Counter32 varbind, by the project's own encoder."""
     if not 0 <= value < 2**32:
         raise ValueError(f"not a Counter32: {value}")
-    varbind = _tlv(0x30, _oid(oid) + _unsigned(0x41, value))
-    pdu = _unsigned(0x02, request_id) + _unsigned(0x02, 0) + _unsigned(0x02, 0)
-    pdu += _tlv(0x30, varbind)
-    return _tlv(0x30, _unsigned(0x02, 1) + _tlv(0x04, community.encode()) + _tlv(0xA3, pdu))
+    varbind = (parse_oid(oid), encode_value(value, COUNTER32))
+    return encode_message(1, community.encode(), SET, request_id, 0, 0, [varbind])
 
 
 def set_meter(host: str, port: int, value: int) -> None:
@@ -171,41 +127,20 @@ def set_meter(host: str, port: int, value: int) -> None:
 # --- the stack -------------------------------------------------------------------------
 
 
-class _Process:
-    def __init__(self, args: list[str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._fh.close()
-        return self.proc.returncode
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-
-
 @dataclass
 class Stack:
     tmp: Path
     snmp_port: int
     exporter_port: int
     prometheus: str
-    processes: dict[str, _Process] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
         return f"{HOST}:{self.snmp_port}"
 
     def start_exporter(self) -> None:
-        self.processes["exporter"] = _Process(
+        self.processes["exporter"] = Process(
             [
                 sys.executable, "-m", "exporter.cli",
                 "--config.file", str(self.tmp / "exporter.yml"),
@@ -240,7 +175,7 @@ class Stack:
             return len(result) == 1 and float(result[0]["value"][1]) == value
 
         try:
-            _wait_for(f"Prometheus to store {SERIES} = {value}", latest)
+            wait_for(f"Prometheus to store {SERIES} = {value}", latest, WAIT, POLL)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.diagnose()}") from None
 
@@ -306,13 +241,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     binary = _prometheus_binary()
     tmp = tmp_path_factory.mktemp("meter-wrap")
     snmp_port = free_udp_port([HOST])
-    exporter_port, prom_port = _free_tcp_port(), _free_tcp_port()
+    exporter_port, prom_port = free_tcp_port(), free_tcp_port()
     _write_configs(tmp, snmp_port, exporter_port)
     stack = Stack(tmp, snmp_port, exporter_port, f"http://127.0.0.1:{prom_port}")
     with Simulator(tmp / "snmp", [(HOST, snmp_port)], probe_community=COMMUNITY):
         try:
             stack.start_exporter()
-            stack.processes["prometheus"] = _Process(
+            stack.processes["prometheus"] = Process(
                 [
                     binary,
                     f"--config.file={tmp / 'prometheus.yml'}",
@@ -343,7 +278,9 @@ def _run_scenario(stack: Stack) -> History:
     set_meter(HOST, stack.snmp_port, WRAPPED_WHILE_DOWN)
     # The meter must vanish from Prometheus (a stale marker) before the exporter is back,
     # so the window below truly spans a gap in which nothing was scraped.
-    _wait_for("the stopped exporter's series to go stale", lambda: not stack.query(SERIES))
+    wait_for(
+        "the stopped exporter's series to go stale", lambda: not stack.query(SERIES), WAIT, POLL
+    )
     stack.start_exporter()
     stack.wait_scraped(WRAPPED_WHILE_DOWN + 2 * WIDTH)
     after_restart = stack.snapshot_meter()

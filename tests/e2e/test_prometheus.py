@@ -9,11 +9,8 @@ timing is covered by the promtool unit tests in alert_rules/tests/.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from demo.simulator import Simulator, free_udp_port
+from demo.simulator import Simulator, free_tcp_port, free_udp_port
+from tests.e2e.processes import Process, wait_for
 from tests.oracle import FIXTURES
 
 pytestmark = [
@@ -38,55 +36,12 @@ DEAD = "127.2.0.19"
 WAIT = 90.0
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            last = exc
-        else:
-            if result:
-                return result
-            last = result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last!r}")
-
-
-class _Process:
-    def __init__(self, args: list[str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("wb")
-        self.proc = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._fh.close()
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("e2e")
     hosts = [*PRINTERS, DEAD]
     snmp_port = free_udp_port(hosts)
-    exporter_port, prom_port, am_port = _free_tcp_port(), _free_tcp_port(), _free_tcp_port()
+    exporter_port, prom_port, am_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
 
     config = {
         "credentials": [
@@ -134,11 +89,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         )
     )
 
-    processes: list[_Process] = []
+    processes: list[Process] = []
     with Simulator(FIXTURES, [(h, snmp_port) for h in PRINTERS]):
         try:
             processes.append(
-                _Process(
+                Process(
                     [
                         sys.executable, "-m", "exporter.cli",
                         "--config.file", str(tmp / "exporter.yml"),
@@ -149,7 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 )
             )  # fmt: skip
             processes.append(
-                _Process(
+                Process(
                     [
                         "prometheus-alertmanager",
                         f"--config.file={tmp / 'alertmanager.yml'}",
@@ -161,7 +116,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 )
             )
             processes.append(
-                _Process(
+                Process(
                     [
                         "prometheus",
                         f"--config.file={tmp / 'prometheus.yml'}",
@@ -203,7 +158,7 @@ def test_prometheus_sees_every_simulated_printer_up(stack: dict[str, Any]) -> No
         return got if got == expected else None
 
     try:
-        assert _wait_for("printer_up for every target", up) == expected
+        assert wait_for("printer_up for every target", up, WAIT) == expected
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{_diagnose(stack)}") from None
 
@@ -211,9 +166,10 @@ def test_prometheus_sees_every_simulated_printer_up(stack: dict[str, Any]) -> No
 def test_sentinels_never_reach_ratio_series(stack: dict[str, Any]) -> None:
     port = stack["snmp_port"]
     target = f"127.2.0.13:{port}"  # sentinels: supplies 1-3 send -1, -2, -3
-    states = _wait_for(
+    states = wait_for(
         "supply states of the sentinel printer",
         lambda: _query(stack, f'printer_supply_state{{target="{target}"}} == 1'),
+        WAIT,
     )
     by_supply = {r["metric"]["supply"]: r["metric"]["state"] for r in states}
     assert by_supply["1"] == "unrestricted"
@@ -240,6 +196,6 @@ def test_the_bundled_alerts_reach_alertmanager(stack: dict[str, Any]) -> None:
         return got if wanted <= got else None
 
     try:
-        _wait_for("the alerts in Alertmanager", alerts)
+        wait_for("the alerts in Alertmanager", alerts, WAIT)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{_diagnose(stack)}") from None

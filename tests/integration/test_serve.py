@@ -14,20 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from demo.simulator import Simulator
+from demo.simulator import Simulator, free_tcp_port
 from exporter.cli import main as cli_main
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration
 
 HOST = "127.3.0.11"
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -109,7 +102,7 @@ def test_serve_reload_by_http_and_sighup(tmp_path: Path, agent: int) -> None:
         f"targets: ['{HOST}:{agent}']\npoll: {{interval: 2s, timeout: 1s}}\n"
     )
     config.write_text(good)
-    port = _free_tcp_port()
+    port = free_tcp_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(["--config.file", str(config)], port, tmp_path / "exporter.log")
     try:
@@ -152,7 +145,7 @@ def test_serve_masks_targets_everywhere(tmp_path: Path, agent: int) -> None:
         f"targets: ['{HOST}:{agent}']\npoll: {{interval: 5s, timeout: 1s}}\n"
         "privacy: {mask_ips: true, mask_mode: last_octet}\n"
     )
-    port = _free_tcp_port()
+    port = free_tcp_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(["--config.file", str(config)], port, tmp_path / "exporter.log")
     try:
@@ -171,7 +164,7 @@ def test_serve_masks_targets_everywhere(tmp_path: Path, agent: int) -> None:
 
 
 def test_serve_without_a_config_polls_nothing_and_is_ready(tmp_path: Path) -> None:
-    port = _free_tcp_port()
+    port = free_tcp_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start([], port, tmp_path / "log")
     try:

@@ -13,12 +13,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.simulator import free_tcp_port
 from pull_sync.archive import ArchiveClient
 from pull_sync.exporter_api import ExporterClient
 from pull_sync.outbox import Outbox
 from pull_sync.service import Sidecar
 from tests.pull_sync.conftest import FakeClock, Tls, fleet, load, write_config
-from tests.pull_sync.servers import FakeExporter, free_port, serve
+from tests.pull_sync.servers import FakeExporter, serve
 
 PRINTERS = 200
 POLL = 300.0
@@ -40,7 +41,7 @@ async def simulate_outage(
     folder: Path, tls: Tls, backend: Backend, max_bytes: str
 ) -> dict[str, int]:
     """Run the day; check every kept batch arrived once; return the figures."""
-    port = free_port()
+    port = free_tcp_port()
     exporter = FakeExporter()
     clock = FakeClock()
     with serve(exporter.app) as exporter_server:

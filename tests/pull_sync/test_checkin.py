@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from demo.simulator import free_tcp_port
 from exporter.config import ConfigError as ExporterConfigError
 from exporter.config import load_config
 from pull_sync.archive import ArchiveClient
@@ -25,7 +26,6 @@ from tests.pull_sync.servers import (
     ServerTls,
     Signer,
     TestArchive,
-    free_port,
     serve,
 )
 
@@ -254,7 +254,7 @@ async def test_a_refused_reload_restores_and_reports_failed(world: World, sideca
 
 async def test_an_unreachable_exporter_means_try_again_next_time(world: World) -> None:
     world.publish(bundle(7))
-    down = world.sidecar(exporter_url=f"http://127.0.0.1:{free_port()}")
+    down = world.sidecar(exporter_url=f"http://127.0.0.1:{free_tcp_port()}")
     try:
         assert await checkin(down) == "failed"
     finally:
@@ -280,7 +280,7 @@ async def test_a_confirmation_owed_is_sent_at_the_next_checkin(
 
 
 async def test_the_archive_down_is_an_error_not_a_crash(tmp_path: Path, world: World) -> None:
-    world.archive_url = f"https://127.0.0.1:{free_port()}"
+    world.archive_url = f"https://127.0.0.1:{free_tcp_port()}"
     sidecar = world.sidecar()
     try:
         assert await checkin(sidecar) == "error"

@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demo.simulator import free_tcp_port
 from pull_sync.cli import main
 from tests.pull_sync.conftest import TOKEN, Tls, fleet, write_config
-from tests.pull_sync.servers import FakeExporter, ServerTls, Signer, TestArchive, free_port, serve
+from tests.pull_sync.servers import FakeExporter, ServerTls, Signer, TestArchive, serve
 
 DEADLINE = 60.0
 UPLOADED = re.compile(r"^pull_sync_uploaded_batches_total [1-9]", re.M)
@@ -74,7 +75,7 @@ def test_a_run_serves_metrics_on_loopback_and_stops_on_sigterm(tmp_path: Path, t
     archive.latest_agent = "9.9.9"
     exporter = FakeExporter()
     exporter.set_snapshots(fleet(10))
-    port = free_port()
+    port = free_tcp_port()
     with (
         serve(archive.app, tls=ServerTls(str(tls.server_cert), str(tls.server_key))) as a,
         serve(exporter.app) as e,

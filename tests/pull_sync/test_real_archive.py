@@ -25,12 +25,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demo.simulator import free_tcp_port
 from exporter.config import load_config
 from pull_sync.config import load_config as load_sidecar
 from pull_sync.outbox import Outbox
 from tests.pull_sync.conftest import Tls, fleet, write_config
 from tests.pull_sync.outage import Backend, simulate_outage
-from tests.pull_sync.servers import FakeExporter, free_port, serve
+from tests.pull_sync.servers import FakeExporter, serve
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,7 @@ def running(db: str, tls: Tls, port: int) -> Iterator[str]:
 @pytest.fixture
 def real_archive(tmp_path: Path, tls: Tls) -> Iterator[RealArchive]:
     db, db_path, token = prepare(tmp_path / "archive")
-    with running(db, tls, free_port()) as url:
+    with running(db, tls, free_tcp_port()) as url:
         yield RealArchive(url, db, db_path, token, tmp_path / "archive" / "keys")
 
 

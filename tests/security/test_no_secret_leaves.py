@@ -20,8 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from demo.central import Central, free_tcp_port
-from demo.simulator import Simulator, V3User, free_udp_port
+from demo.central import Central
+from demo.simulator import Simulator, V3User, free_tcp_port, free_udp_port
 from exporter.serve import serve
 from tests.oracle import FIXTURES
 
