@@ -12,8 +12,8 @@ Why a file: the offsets, and the last value read, must survive a restart.
 Otherwise a meter that wrapped before the restart drops back by its width on
 the first poll after it, and one that wraps while the exporter is down is
 never noticed at all. The file is small (a few hundred bytes per device),
-written atomically (temp file, fsync, rename, fsync of the directory), at
-once when an offset changes and otherwise at most every `save_every` seconds.
+written atomically (temp file, fsync, rename, fsync of the directory) in a
+thread, at once after a wrap and otherwise at most every `save_every` seconds.
 A file that cannot be read or parsed is moved aside (`*.corrupt`) with a
 warning, and the ledger starts empty: the next poll of each device becomes
 its new baseline, and no meter is guessed at.
@@ -25,6 +25,7 @@ read becomes the new baseline.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -71,8 +72,13 @@ class MeterLedger:
         self._clock = clock
         self._meters: dict[str, dict[str, _Meter]] = {}
         self._seen: dict[str, float] = {}
-        self._dirty = False
+        self._changes = 0
+        """Bumped by every `observe`: a save is current while this has not moved."""
+        self._saved_changes = 0
+        self._urgent = False
+        """A wrap moved an offset since the last save: write at the next chance."""
         self._saved_at = float("-inf")
+        self._flushing = False
         if path is not None:
             self._load(path)
 
@@ -107,11 +113,8 @@ class MeterLedger:
                 meters[counter.name] = _Meter(counter.value, counter.unit)
             else:
                 meter.last = counter.value
-        self._dirty = True
-        if wrapped:
-            self.save()
-        else:
-            self.save_if_due()
+        self._changes += 1
+        self._urgent = self._urgent or wrapped
 
     def with_offsets(self, target: str, counters: Sequence[Counter]) -> tuple[Counter, ...]:
         """`counters` with each one's offset set, so `running_total` is what to expose."""
@@ -125,29 +128,52 @@ class MeterLedger:
 
     # --- the file --------------------------------------------------------------------
 
-    def save_if_due(self) -> None:
-        if self._dirty and self._clock() - self._saved_at >= self._save_every:
-            self.save()
+    def due(self) -> bool:
+        """Whether the file is behind: after a wrap at once, else every `save_every` s."""
+        if self.path is None or self._changes == self._saved_changes:
+            return False
+        return self._urgent or self._clock() - self._saved_at >= self._save_every
+
+    async def flush(self) -> None:
+        """Save if due, with the write and its fsyncs in a thread: the poller's loop only
+        builds the document. Polls may call this at once; one save runs at a time.
+
+        Every save holds offsets and last values of one moment together, so a crash
+        between saves loses nothing that matters: the next start compares each meter
+        with the last value saved, and a wrap since then is found again."""
+        if self._flushing or not self.due():
+            return
+        self._flushing = True
+        try:
+            changes, data = self._changes, self._document()
+            await asyncio.to_thread(self._write, data, changes)
+        finally:
+            self._flushing = False
 
     def save(self) -> None:
-        """Write the ledger now (atomically). A failure is logged, never raised: the
-        poll goes on, the ledger in memory is intact, and the next save tries again."""
-        if self.path is None:
-            self._dirty = False
+        """Write the ledger now, on this thread (at shutdown)."""
+        if self.path is not None and self._changes != self._saved_changes:
+            self._write(self._document(), self._changes)
+
+    def _write(self, data: bytes, changes: int) -> None:
+        """Write one document. A failure is logged, never raised: the poll goes on, the
+        ledger in memory is intact, and the next save tries again."""
+        assert self.path is not None
+        try:
+            _write_atomically(self.path, data)
+        except OSError as exc:
+            log.error("cannot write the meter ledger %s: %s (kept in memory)", self.path, exc)
             return
+        self._saved_changes = changes
+        self._urgent = self._urgent and changes != self._changes
+        self._saved_at = self._clock()
+
+    def _document(self) -> bytes:
+        """The file's bytes for the ledger as it is now; devices unseen for FORGET_AFTER go."""
         now = self._clock()
         for target in [t for t, at in self._seen.items() if now - at > FORGET_AFTER]:
             self._meters.pop(target, None)
             self._seen.pop(target, None)
-        try:
-            _write_atomically(self.path, self._document())
-        except OSError as exc:
-            log.error("cannot write the meter ledger %s: %s (kept in memory)", self.path, exc)
-            return
-        self._dirty = False
-        self._saved_at = now
-
-    def _document(self) -> bytes:
         devices = {
             target: {
                 "seen": self._seen.get(target, 0.0),

@@ -237,7 +237,9 @@ class Poller:
             log.debug("%s left the poll set during its poll; dropping the read", target.address)
             return None
         read = self._check_meters(read)
-        return self.store.record(read, traffic_of(client), self._clock(), target.credentials)
+        entry = self.store.record(read, traffic_of(client), self._clock(), target.credentials)
+        await self.ledger.flush()
+        return entry
 
     def _check_meters(self, read: DeviceRead) -> DeviceRead:
         """Compare this read's meters with the device's last; withhold any that went down,
