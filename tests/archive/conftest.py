@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,11 +31,12 @@ from sqlalchemy import Engine, text
 
 from archive import auth, db, store
 from archive.app import build_app
-from archive.server import WebServer, uvicorn_config
+from archive.server import uvicorn_config
 from demo.simulator import free_tcp_port
 from exporter.secret import Secret
 from exporter.web import WebConfig, WebLimits
 from tests.archive.pgcluster import PostgresMissing, PrivatePostgres
+from tests.threaded_server import running
 
 REQUIRE_ENV = "PRINTER_EXPORTER_REQUIRE_POSTGRES"
 ADMIN = "auditor"
@@ -102,21 +102,8 @@ def serve(
     """The archive app under the archive's uvicorn on 127.0.0.1 (free port) in a thread."""
     limits = WebLimits(request_timeout=120.0)
     app = build_app(engine, decoy_cost=4)  # the tests' admins are cost 4 (add_admin)
-    server = WebServer(uvicorn_config(app, "127.0.0.1:0", web_config, limits))
-    thread = threading.Thread(target=server.run, name="archive-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with running(uvicorn_config(app, "127.0.0.1:0", web_config, limits), scheme) as url:
+        yield url
 
 
 @dataclass

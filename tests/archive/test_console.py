@@ -16,8 +16,6 @@ import json
 import logging
 import re
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,13 +35,14 @@ from archive.console import ConsoleSettings, Rules
 from archive.console.documents import read_document
 from archive.console.forms import insecure_transport, safe_next
 from archive.console.views import health, history
-from archive.server import WebServer, load_archive_web_config, uvicorn_config
+from archive.server import load_archive_web_config, uvicorn_config
 from archive.store import AgentInfo
 from archive.tables import console_sessions, login_failures
 from archive.times import utcnow
 from exporter.secret import Secret
 from exporter.web import WebConfig, WebLimits
 from tests.archive.conftest import ADMIN, ADMIN_PASSWORD, add_admin, batch_body, snapshot
+from tests.threaded_server import running
 
 pytestmark = pytest.mark.integration
 
@@ -85,21 +84,9 @@ def serve_console(
     """The archive (API and console) on the archive's uvicorn, 127.0.0.1, a free port."""
     settings = ConsoleSettings(rules=rules or Rules(), clock=clock)
     app = build_app(engine, decoy_cost=4, console=settings)
-    server = WebServer(uvicorn_config(app, "127.0.0.1:0", web_config, WebLimits()))
-    thread = threading.Thread(target=server.run, name="console-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        assert not thread.is_alive(), "uvicorn did not stop"
+    config = uvicorn_config(app, "127.0.0.1:0", web_config, WebLimits())
+    with running(config, scheme) as url:
+        yield url
 
 
 def fleet_snapshots(now: datetime) -> list[dict[str, Any]]:

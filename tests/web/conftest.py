@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,12 +32,12 @@ from exporter.web import (
     ProbeRefused,
     WebConfig,
     WebLimits,
-    WebServer,
     WebSettings,
     build_app,
     uvicorn_config,
 )
 from tests.oracle import FIXTURES
+from tests.threaded_server import running
 
 HOSTILE_LOCATION = '<script>alert("loc")</script>'
 HOSTILE_PANEL = '"><img src=x onerror=alert(1)>'
@@ -165,22 +164,8 @@ def serve(
     """Run `app` under a real uvicorn on 127.0.0.1 (free port) in a thread; yield its URL.
 
     The server is the exporter's (`WebServer`, held to `limits`)."""
-    config = uvicorn_config(app, "127.0.0.1:0", web_config, limits)
-    server = WebServer(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with running(uvicorn_config(app, "127.0.0.1:0", web_config, limits), scheme, 10) as url:
+        yield url
 
 
 @pytest.fixture
