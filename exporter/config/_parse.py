@@ -9,7 +9,6 @@ interval, a sweep within its address budget) follow each section.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -32,6 +31,7 @@ from exporter.config._model import (
     WebConfig,
 )
 from exporter.config._privacy import MASK_MODES, Shard, parse_shard
+from exporter.config._secrets import possible_secrets
 from exporter.config._values import (
     Invalid,
     check_duration_bounds,
@@ -46,14 +46,13 @@ from exporter.config._values import (
     parse_name,
     parse_port,
     parse_positive_number,
+    parse_snmp_version,
     parse_text,
     show,
 )
 from exporter.config.ranges import AddressRange, count_addresses, parse_range
 from exporter.secret import Secret
 from exporter.snmp.credentials import (
-    AUTH_PROTOCOLS,
-    PRIV_PROTOCOLS,
     CredentialError,
     Credentials,
     community,
@@ -122,8 +121,6 @@ _V3_KEYS = (
 )
 _V3_STRINGS = ("auth_protocol", "priv_protocol", "context")
 _CREDENTIAL_KEYS = frozenset((*_COMMON_CREDENTIAL_KEYS, *_V1_KEYS, *_V3_KEYS))
-_FILE_KEYS = frozenset(key for key in _CREDENTIAL_KEYS if key.endswith("_file"))
-_VERSIONS: dict[object, int] = {1: 1, "1": 1, 2: 2, "2": 2, "2c": 2, 3: 3, "3": 3}
 
 
 def parse_data(data: object, source: str, base_dir: Path) -> Config:
@@ -194,12 +191,12 @@ class _Parser(Checker):
         """One set, built by `community()` or `usm()` so their checks apply here too."""
         before = len(self.problems)
         if isinstance(item, dict):
-            self.sensitive(item)
+            self.secrets |= possible_secrets(item, _CREDENTIAL_KEYS)
         raw = self.mapping(item, path, _CREDENTIAL_KEYS)
         if raw is None:
             return None
         name = self.required(raw, path, "name", parse_name)
-        version = self.required(raw, path, "version", _version)
+        version = self.required(raw, path, "version", parse_snmp_version)
         if name is None or version is None:
             return None
         only = "SNMP v1 and v2c" if version == 3 else "SNMPv3"
@@ -229,18 +226,6 @@ class _Parser(Checker):
         except CredentialError as error:
             self.add(*_credential_problem(str(error), name, path, raw))
             return None
-
-    def sensitive(self, item: dict[Any, Any]) -> None:
-        """Register a credential set's strings as possible secrets, all but the valid
-        names, versions and protocols: a value that is none of those may be a key
-        pasted into the wrong field, and must not be quoted back in a message."""
-        for key, value in item.items():
-            if isinstance(key, str) and not _known_or_typo(key):
-                self.secrets.add(key)  # a secret written as a key: `s3cret:` on its own line
-            if key in _FILE_KEYS or not isinstance(value, str):
-                continue  # a path is not the secret, and the user needs it to fix the error
-            if not _NOT_SECRET.get(key, _never)(value):
-                self.secrets.add(value)
 
     def credential_names(self, value: object, path: str, known: list[str]) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
@@ -531,12 +516,6 @@ def _target_address(value: object) -> tuple[str, int]:
     return parse_host_port(value, SNMP_PORT)
 
 
-def _version(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or value not in _VERSIONS:
-        raise Invalid(f"must be 1, 2c or 3. Got: {show(value)}")
-    return _VERSIONS[value]
-
-
 def _show(version: int) -> str:
     return "2c" if version == 2 else str(version)
 
@@ -566,39 +545,3 @@ def _credential_problem(
         written = f"{field}_file" if f"{field}_file" in raw else field
         return f"{path}.{written}", message.removeprefix(field + " ")
     return path, message
-
-
-def _never(value: object) -> bool:
-    return False
-
-
-def _known_or_typo(key: str) -> bool:
-    return key in _CREDENTIAL_KEYS or bool(difflib.get_close_matches(key, _CREDENTIAL_KEYS, n=1))
-
-
-def _valid(convert: Converter) -> Callable[[object], bool]:
-    def check(value: object) -> bool:
-        try:
-            convert(value)
-        except (Invalid, CredentialError):
-            return False
-        return True
-
-    return check
-
-
-def _protocol(allowed: tuple[str, ...]) -> Callable[[object], bool]:
-    def check(value: object) -> bool:
-        canonical = str(value).strip().upper().replace("-", "").replace("_", "")
-        return canonical in {*allowed, "NONE", "SHA1", "AES128", "DES3", "TRIPLEDES"}
-
-    return check
-
-
-_NOT_SECRET: dict[str, Callable[[object], bool]] = {
-    "name": _valid(parse_name),
-    "version": _valid(_version),
-    "auth_protocol": _protocol(AUTH_PROTOCOLS),
-    "priv_protocol": _protocol(PRIV_PROTOCOLS),
-}
-"""Credential keys whose valid values are not secret (and are quoted in messages)."""

@@ -265,3 +265,13 @@ def port_number(text: str) -> int | None:
     if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
         return None
     return int(text)
+
+
+_SNMP_VERSIONS: dict[object, int] = {1: 1, "1": 1, 2: 2, "2": 2, "2c": 2, 3: 3, "3": 3}
+
+
+def parse_snmp_version(value: object) -> int:
+    """1, 2c (or 2) or 3, as YAML may write them (a number or a string) -> 1, 2 or 3."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or value not in _SNMP_VERSIONS:
+        raise Invalid(f"must be 1, 2c or 3. Got: {show(value)}")
+    return _SNMP_VERSIONS[value]

@@ -97,6 +97,15 @@ def usm(
 _ALIASES = {"SHA1": "SHA", "AES128": "AES", "DES3": "3DES", "TRIPLEDES": "3DES"}
 
 
+def is_protocol_name(value: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `value` names one of `allowed` (or none) in any spelling `usm()` accepts."""
+    try:
+        _pick("", "", value, allowed)
+    except CredentialError:
+        return False
+    return True
+
+
 def _pick(name: str, field: str, value: str | None, allowed: tuple[_P, ...]) -> _P | None:
     """A protocol name in any common spelling ('sha-256', 'AES128', 'none') -> canonical."""
     if value is None:
