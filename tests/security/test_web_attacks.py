@@ -179,7 +179,9 @@ def test_metrics_answers_while_idle_connections_fill_the_cap(
 ) -> None:
     """300 idle connections against a cap of 50 (1,100 against 512 in production): the
     longest-idle ones are closed to make room, so a scrape gets in."""
-    limits = WebLimits(max_connections=50, header_timeout=BOUND * 3)
+    # A listen backlog that holds all 300 at once: with the default 128, the kernel drops
+    # the SYNs of the rest, and their retries (1, 2, 4 ... s apart) decide when they connect.
+    limits = WebLimits(max_connections=50, header_timeout=BOUND * 3, backlog=512)
     with (
         server(fleet_service, scheme, tls, limits) as (url, port),
         idle_connections(port, 300) as idle,
