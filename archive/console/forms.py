@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from archive.errors import BadRequest
 from archive.times import parse_bound
-from exporter.web.security import is_loopback
+from exporter.web.clients import is_loopback
 
 FORM_LIMIT: Final = 8 * 1024
 FORM_FIELDS: Final = 10

@@ -10,7 +10,7 @@ Requests that change something are POSTs (sign-in, sign-out), each checked
 three ways before anything else: the form carries the CSRF token (the
 session's, or for sign-in the double-submit token of the sign-in cookie); the
 browser does not say the request came from another site (`Sec-Fetch-Site`,
-`Origin`: exporter.web.security.cross_origin); and the body is a small
+`Origin`: exporter.web.clients.cross_origin); and the body is a small
 urlencoded form. GET requests change nothing.
 
 Pages are rendered by Jinja2 with autoescape on, and are served with a policy
@@ -49,7 +49,7 @@ from exporter import __version__
 from exporter.logs import ThrottledLog
 from exporter.secret import Secret
 from exporter.web.app import When, moment
-from exporter.web.security import client_host, cross_origin
+from exporter.web.clients import client_host, cross_origin
 
 log = logging.getLogger("archive.console")
 

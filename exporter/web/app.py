@@ -50,15 +50,13 @@ from exporter.metrics import ExporterState, render
 from exporter.model import Snapshot
 from exporter.readers.decode import SEVERE_ERRORS
 from exporter.store import DeviceEntry
+from exporter.web.clients import client_host, cross_origin, snapshot_api_allowed
 from exporter.web.limits import BodyLimitMiddleware, ReloadGate, TooManyReloads, WebLimits
 from exporter.web.security import (
     AUTH_USER_KEY,
     BasicAuthMiddleware,
     HeadersMiddleware,
     WebConfig,
-    client_host,
-    cross_origin,
-    snapshot_api_allowed,
 )
 from exporter.web.server import GuardedConfig, guarded_config
 
@@ -181,7 +179,7 @@ def uvicorn_config(
     Wraps the app in the web config's basic auth and headers, the body cap, and
     gzip. Logging is left to the exporter (`log_config=None`), and uvicorn's
     access log is off. uvicorn's proxy-header handling is off: the app judges
-    forwarding headers itself (`security.client_host`), because it needs to
+    forwarding headers itself (`clients.client_host`), because it needs to
     know both who connected and who they say they forward for.
     """
     web = web_config or WebConfig()

@@ -400,7 +400,7 @@ def guarded_config(
 
     Logging is left to the program (`log_config=None`, no access log), and uvicorn's
     proxy-header handling is off: apps judge forwarding headers themselves
-    (`security.client_host`). Raises ValueError for a bad listen address.
+    (`clients.client_host`). Raises ValueError for a bad listen address.
     """
     host, port = split_listen_address(listen_address)
     return GuardedConfig(

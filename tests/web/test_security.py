@@ -16,14 +16,11 @@ from starlette.datastructures import Headers
 from exporter.secret import Secret
 from exporter.web import WebConfigError, WebSettings, build_app, load_web_config, parse_web_config
 from exporter.web.app import secure_app
+from exporter.web.clients import client_host, cross_origin, is_loopback, snapshot_api_allowed
 from exporter.web.security import (
     CLIENT_AUTH,
     BasicAuthMiddleware,
     bcrypt_cost,
-    client_host,
-    cross_origin,
-    is_loopback,
-    snapshot_api_allowed,
     uvicorn_tls_options,
 )
 from tests.web.conftest import FakeService, TlsFiles, serve
