@@ -226,7 +226,8 @@ _HELP: Final[Mapping[str, str]] = {
     "the vendor's.",
     "printer_supply_info": "One series of value 1 per supply, also when its level is a sentinel: "
     "prtMarkerSuppliesTable 1.3.6.1.2.1.43.11.1.1, description .6, type .5, class .4, unit .7; "
-    "color from prtMarkerColorantValue 1.3.6.1.2.1.43.12.1.1.4 or the description.",
+    "color from prtMarkerColorantValue 1.3.6.1.2.1.43.12.1.1.4 or the description; "
+    "part_number and serial from the vendor profile (docs/profiles.md), empty when unknown.",
     "printer_supply_level": "prtMarkerSuppliesLevel 1.3.6.1.2.1.43.11.1.1.9 in the supply's "
     "unit; for a receptacle, the space left. Absent when the agent sends an RFC 3805 sentinel: "
     "see printer_supply_state.",
@@ -343,7 +344,9 @@ ERROR_CONDITION = _dev("printer_error_condition", "gauge", "condition")
 COVER_STATUS = _dev("printer_cover_status", "gauge", "cover", "description", "status")
 CONSOLE = _dev("printer_console_info", "gauge", "line", "text")
 PAGES = _dev("printer_pages_total", "counter", "counter", "unit")
-SUPPLY_INFO = _dev("printer_supply_info", "gauge", *_SUPPLY, "class", "unit")
+SUPPLY_INFO = _dev(
+    "printer_supply_info", "gauge", *_SUPPLY, "class", "unit", "part_number", "serial"
+)
 SUPPLY_LEVEL = _dev("printer_supply_level", "gauge", *_SUPPLY)
 SUPPLY_CAPACITY = _dev("printer_supply_capacity", "gauge", *_SUPPLY)
 SUPPLY_RATIO = _dev("printer_supply_remaining_ratio", "gauge", *_SUPPLY)
@@ -502,6 +505,8 @@ def _supplies(dev: _Device, add: _Add) -> None:
             *labels,
             _label(supply.supply_class),
             _label(supply.unit),
+            _label(supply.part_number),
+            _label(supply.serial),
         )
         states = RECEPTACLE_STATES if supply.supply_class == "filled" else LEVEL_STATES
         families = (SUPPLY_LEVEL, SUPPLY_CAPACITY, SUPPLY_RATIO, SUPPLY_STATE)

@@ -123,6 +123,10 @@ class Supply:
     state: SupplyState
     raw_level: int | None = None
     raw_max_capacity: int | None = None
+    part_number: str | None = None
+    """What to order: the maker's part number, where its MIB or the description gives it."""
+    serial: str | None = None
+    """The cartridge's own serial, where the maker's MIB gives it (a swap shows as a new one)."""
 
     def __post_init__(self) -> None:
         """A full waste-toner box is `full`, never `empty`: for a receptacle, RFC 3805's

@@ -27,12 +27,13 @@ changes what they found, and it does so conservatively:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from exporter.model import Counter, Identity, Supply, SupplyState
-from exporter.profiles.engine import VendorRead, VendorSupply
+from exporter.profiles.engine import SupplyIds, VendorRead, VendorSupply, supply_id_text
 from exporter.profiles.model import SupplyQuirks
 from exporter.readers.decode import decode_level
 
@@ -120,6 +121,48 @@ def apply_supply_quirks(
     return tuple(out), notes
 
 
+def _described_part(supply: Supply, pattern: re.Pattern[str] | None) -> str | None:
+    if pattern is None or not supply.description:
+        return None
+    found = pattern.search(supply.description)
+    if found is None:
+        return None
+    return supply_id_text(found.group(1) if pattern.groups else found.group(0))
+
+
+def apply_supply_ids(
+    supplies: Sequence[Supply], quirks: SupplyQuirks, ids: Sequence[SupplyIds]
+) -> tuple[tuple[Supply, ...], list[str]]:
+    """Part numbers and cartridge serials onto the rows they belong to.
+
+    A vendor table's value wins over an order number found in the description (the
+    table is the maker's own statement). A table keyed by description names a row
+    only when exactly one supply has that description: nothing is guessed.
+    """
+    descriptions = [s.description for s in supplies]
+    out: list[Supply] = []
+    notes: list[str] = []
+    for supply in supplies:
+        part, serial = supply.part_number, supply.serial
+        for item in ids:
+            if item.row == supply.index or (
+                item.row == supply.description and descriptions.count(supply.description) == 1
+            ):
+                part, serial = part or item.part_number, serial or item.serial
+                said = ", ".join(
+                    f"{name} {value!r}"
+                    for name, value in (("part number", item.part_number), ("serial", item.serial))
+                    if value
+                )
+                notes.append(f"supply {supply.index}: {said} from {item.source}")
+        if part is None and (part := _described_part(supply, quirks.part_number)):
+            notes.append(f"supply {supply.index}: part number {part!r} from its description")
+        if (part, serial) != (supply.part_number, supply.serial):
+            supply = dataclasses.replace(supply, part_number=part, serial=serial)
+        out.append(supply)
+    return tuple(out), notes
+
+
 def _candidates(supplies: Sequence[Supply], vendor: VendorSupply) -> list[int]:
     kinds = _KINDS.get(vendor.type, frozenset({vendor.type}))
     same_kind = [i for i, s in enumerate(supplies) if s.type in kinds]
@@ -186,10 +229,11 @@ def apply_vendor_read(
     new_identity, notes = apply_identity(identity, vendor)
     quirked, quirk_notes = apply_supply_quirks(supplies, vendor.quirks)
     merged, supply_notes, keys = apply_vendor_supplies(quirked, vendor.supplies)
+    named, id_notes = apply_supply_ids(merged, vendor.quirks, vendor.supply_ids)
     return Applied(
         identity=new_identity,
         counters=merge_counters(counters, vendor.counters),
-        supplies=merged,
-        notes=(*notes, *quirk_notes, *supply_notes),
+        supplies=named,
+        notes=(*notes, *quirk_notes, *supply_notes, *id_notes),
         supply_keys=tuple(keys),
     )

@@ -44,6 +44,7 @@ from exporter.profiles.model import (
     PackedSpec,
     Profile,
     SupplyQuirks,
+    SupplyTable,
     TableSpec,
     ValueSpec,
 )
@@ -61,6 +62,7 @@ _GUARD_RATIO: Final = 1.02
 _GUARD_SLACK: Final = 10
 _SLUG: Final = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG: Final = 48
+MAX_SUPPLY_ID: Final = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,25 @@ class VendorSupply:
 
 
 @dataclass(frozen=True, slots=True)
+class SupplyIds:
+    """What a vendor table says a cartridge is, and which supply row it belongs to."""
+
+    row: int | str
+    """The supply's prtMarkerSuppliesIndex, or its description (`match: description`)."""
+    part_number: str | None
+    serial: str | None
+    source: str
+    """The cells read, space-separated."""
+
+
+@dataclass(frozen=True, slots=True)
 class VendorRead:
     profile: str
     counters: tuple[Counter, ...] = ()
     identity: tuple[IdentityValue, ...] = ()
     supplies: tuple[VendorSupply, ...] = ()
     quirks: SupplyQuirks = field(default_factory=SupplyQuirks)
+    supply_ids: tuple[SupplyIds, ...] = ()
     values: tuple[tuple[str, int, str], ...] = ()
     """Decoded numbers that are neither meters nor levels (name, value, source), for explain."""
     notes: tuple[str, ...] = ()
@@ -140,7 +155,8 @@ class _Run:
 def plan(profile: Profile) -> tuple[tuple[Oid, ...], tuple[Oid, ...]]:
     """(walk roots, scalar OIDs to GET): the requests a profile needs, nothing twice."""
     roots: list[Oid] = []
-    for root in sorted({t.walk for t in profile.tables}, key=lambda oid: (len(oid), oid)):
+    walks = {t.walk for t in profile.tables} | {t.walk for t in profile.supplies.tables}
+    for root in sorted(walks, key=lambda oid: (len(oid), oid)):
         if not any(is_under(root, r) for r in roots):
             roots.append(root)
     scalars = [o for o in _scalar_oids(profile) if not _under_any(o, roots)]
@@ -192,6 +208,7 @@ async def read_vendor(
         _scalar_counter(run, counter.name, counter.sources, counter.unit, counter.scale)
     for table in profile.tables:
         _table(run, table)
+    supply_ids = [ids for table in profile.supplies.tables for ids in _supply_ids(run, table)]
     supplies: dict[str, VendorSupply] = {}
     values: list[tuple[str, int, str]] = []
     for spec in profile.packed:
@@ -208,6 +225,7 @@ async def read_vendor(
         identity=identity,
         supplies=tuple(supplies.values()),
         quirks=profile.supplies,
+        supply_ids=tuple(supply_ids),
         values=tuple(values),
         notes=tuple(run.notes),
     )
@@ -298,6 +316,46 @@ def _table(run: _Run, spec: TableSpec) -> None:
             if len(rows) > 1:
                 run.note(f"{name}: {len(rows)} rows of table {spec.id} match; kept {source}")
         run.add(Counter(name, round(total * spec.scale), units.get(name, spec.unit), source))
+
+
+def supply_id_text(text: str | None) -> str | None:
+    """A part number or serial as a label can carry it: printable, one word-run, capped.
+    A value longer than any real order number or serial is a wrong column, not data."""
+    if not text or len(text) > MAX_SUPPLY_ID or not text.isprintable():
+        return None
+    return text
+
+
+def _supply_ids(run: _Run, spec: SupplyTable) -> list[SupplyIds]:
+    walk = next(w for r, w in run.walks.items() if is_under(spec.walk, r))
+
+    def column(number: int | None) -> dict[Oid, str | None]:
+        if number is None:
+            return {}
+        oid = (*spec.walk, number)
+        return {
+            index: as_text(run.screen(value, (*oid, *index)), spec.transforms)
+            for index, value in walk.column(oid).items()
+            if index
+        }
+
+    parts, serials = column(spec.part_number_column), column(spec.serial_column)
+    names = column(spec.description_column) if spec.match == "description" else {}
+    found: list[SupplyIds] = []
+    for index in sorted(set(parts) | set(serials)):
+        part, serial = supply_id_text(parts.get(index)), supply_id_text(serials.get(index))
+        if part is None and serial is None:
+            continue
+        row: int | str | None = names.get(index) if spec.match == "description" else index[-1]
+        if row is None:
+            continue
+        cells = [
+            format_oid((*spec.walk, number, *index))
+            for number, value in ((spec.part_number_column, part), (spec.serial_column, serial))
+            if number is not None and value is not None
+        ]
+        found.append(SupplyIds(row, part, serial, " ".join(cells)))
+    return found
 
 
 def _packed(

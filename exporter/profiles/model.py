@@ -225,11 +225,31 @@ class PackedSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SupplyTable:
+    """A vendor table that says what a cartridge is: its order number, its own serial.
+
+    Rows find their supply by `match`: `index`, the row index ends in the supply's
+    prtMarkerSuppliesIndex; `description`, the row's description column equals the
+    supply's prtMarkerSuppliesDescription (for tables with their own numbering).
+    """
+
+    walk: Oid
+    match: Literal["index", "description"] = "index"
+    description_column: int | None = None
+    part_number_column: int | None = None
+    serial_column: int | None = None
+    transforms: tuple[Transform, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SupplyQuirks:
     level_states: Mapping[int, SupplyState] = field(default_factory=dict)
     """Raw prtMarkerSuppliesLevel values that are states, not levels (Ricoh -100)."""
     staged_levels: Mapping[int, SupplyState] = field(default_factory=dict)
     """Levels that are steps, applied only when every toner/ink row uses them (Canon)."""
+    part_number: re.Pattern[str] | None = None
+    """The order number inside prtMarkerSuppliesDescription, for makers that print it there."""
+    tables: tuple[SupplyTable, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

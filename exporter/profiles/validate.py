@@ -26,6 +26,7 @@ from exporter.profiles.model import (
     RowRule,
     ScalarCounter,
     SupplyQuirks,
+    SupplyTable,
     TableSpec,
     Term,
     Transform,
@@ -520,9 +521,38 @@ def _mapping(ctx: Ctx, path: str, raw: Any) -> dict[Any, Any]:
     return {}
 
 
+def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
+    raw = _mapping(ctx, path, raw)
+    unknown_keys(
+        ctx, path, raw, {"walk", "match", "description", "part_number", "serial", "transforms"}
+    )
+    walk = _oid(ctx, f"{path}.walk", raw.get("walk"))
+    match = raw.get("match", "index")
+    if match not in ("index", "description"):
+        ctx.fail(f"{path}.match", "expected 'index' or 'description'", match)
+        return None
+    description = _column(ctx, f"{path}.description", raw.get("description"))
+    if match == "description" and description is None:
+        ctx.fail(f"{path}.description", "'match: description' needs the description column")
+    part_number = _column(ctx, f"{path}.part_number", raw.get("part_number"))
+    serial = _column(ctx, f"{path}.serial", raw.get("serial"))
+    if part_number is None and serial is None:
+        ctx.fail(path, "give a 'part_number' or a 'serial' column, or both", raw)
+    if walk is None:
+        return None
+    return SupplyTable(
+        walk=walk,
+        match="description" if match == "description" else "index",
+        description_column=description,
+        part_number_column=part_number,
+        serial_column=serial,
+        transforms=_transforms(ctx, f"{path}.transforms", raw.get("transforms", [])),
+    )
+
+
 def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
     raw = _mapping(ctx, path, raw)
-    unknown_keys(ctx, path, raw, {"level_states", "staged_levels"})
+    unknown_keys(ctx, path, raw, {"level_states", "staged_levels", "part_number", "tables"})
     maps: dict[str, dict[int, Any]] = {}
     for key in ("level_states", "staged_levels"):
         maps[key] = {}
@@ -533,4 +563,17 @@ def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
                 )
                 continue
             maps[key][level] = state
-    return SupplyQuirks(frozen_map(maps["level_states"]), frozen_map(maps["staged_levels"]))
+    part_number = raw.get("part_number")
+    tables = [
+        table
+        for i, item in enumerate(_list(ctx, f"{path}.tables", raw.get("tables", [])))
+        if (table := _supply_table(ctx, f"{path}.tables[{i}]", item)) is not None
+    ]
+    return SupplyQuirks(
+        frozen_map(maps["level_states"]),
+        frozen_map(maps["staged_levels"]),
+        part_number=(
+            _regex(ctx, f"{path}.part_number", part_number) if part_number is not None else None
+        ),
+        tables=tuple(tables),
+    )

@@ -334,6 +334,8 @@ def test_supply_info_names_a_sentinel_supply(series: Series) -> None:
         color="",
         **{"class": "filled"},
         unit="percent",
+        part_number="",
+        serial="",
     )
     assert info[key] == 1.0
 
