@@ -50,7 +50,12 @@ def render(snapshot: Snapshot) -> str:
         for s in snapshot.supplies:
             name = (s.description or s.type)[:30]
             kind = f"{s.type} (space left)" if s.supply_class == "filled" else s.type
-            lines.append(f"  {name:<30} {_bar(s.remaining_ratio, s.state)}  {kind}")
+            order = "".join(
+                f"  {label} {value}"
+                for label, value in (("part", s.part_number), ("serial", s.serial))
+                if value
+            )
+            lines.append(f"  {name:<30} {_bar(s.remaining_ratio, s.state)}  {kind}{order}")
 
     if snapshot.trays:
         lines.append("\nTrays")

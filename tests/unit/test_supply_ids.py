@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -12,11 +13,13 @@ from exporter.profiles import ProfileError, load_database
 from exporter.profiles.apply import apply_supply_ids, apply_vendor_read
 from exporter.profiles.engine import SupplyIds, read_vendor
 from exporter.profiles.model import SupplyQuirks
+from exporter.readers.device import read_device
 from exporter.readers.fetch import DeviceData
 from exporter.readers.identity import read_identity
 from exporter.readers.meters import read_counters
 from exporter.readers.supplies import read_supplies
 from exporter.snmp.memory import MemoryClient, load_snmprec
+from exporter.table import render
 
 HEADER = 'schema: 1\nversion: "2026.1.1.1"\n'
 PROFILE = """
@@ -143,3 +146,12 @@ def test_a_bad_part_number_pattern_is_refused(tmp_path: Path) -> None:
     db, _ = write(tmp_path, profile)
     with pytest.raises(ProfileError, match=r"supplies\.part_number"):
         load_database(base_dir=db)
+
+
+async def test_the_cli_table_shows_what_to_order(tmp_path: Path) -> None:
+    _, rec = write(tmp_path)
+    result = await read_device(MemoryClient(load_snmprec(rec)))
+    supplies = (dataclasses.replace(result.snapshot.supplies[0], part_number="84C2HKE"),)
+    text = render(dataclasses.replace(result.snapshot, supplies=supplies))
+    line = next(t for t in text.splitlines() if "Black Cartridge" in t)
+    assert line.endswith("part 84C2HKE")
