@@ -130,31 +130,45 @@ def _described_part(supply: Supply, pattern: re.Pattern[str] | None) -> str | No
     return supply_id_text(found.group(1) if pattern.groups else found.group(0))
 
 
+def _joins(supplies: Sequence[Supply], ids: SupplyIds) -> Supply | None:
+    """The one supply a vendor row is about, or None when none or several could be."""
+    if ids.match == "index":
+        fits = [s for s in supplies if s.index == ids.key[0]]
+    elif ids.match == "description":
+        fits = [s for s in supplies if s.description == ids.key[0]]
+    else:
+        kind, color = ids.key
+        kinds = _KINDS.get(str(kind), frozenset({str(kind)}))
+        fits = [s for s in supplies if s.type in kinds and s.color == color]
+    return fits[0] if len(fits) == 1 else None
+
+
 def apply_supply_ids(
     supplies: Sequence[Supply], quirks: SupplyQuirks, ids: Sequence[SupplyIds]
 ) -> tuple[tuple[Supply, ...], list[str]]:
     """Part numbers and cartridge serials onto the rows they belong to.
 
     A vendor table's value wins over an order number found in the description (the
-    table is the maker's own statement). A table keyed by description names a row
-    only when exactly one supply has that description: nothing is guessed.
+    table is the maker's own statement). A row joins a supply only when exactly one
+    supply fits it: two black toners, or two rows with one wording, name neither.
     """
-    descriptions = [s.description for s in supplies]
+    found: dict[int, list[SupplyIds]] = {}
+    for item in ids:
+        target = _joins(supplies, item)
+        if target is not None:
+            found.setdefault(target.index, []).append(item)
     out: list[Supply] = []
     notes: list[str] = []
     for supply in supplies:
         part, serial = supply.part_number, supply.serial
-        for item in ids:
-            if item.row == supply.index or (
-                item.row == supply.description and descriptions.count(supply.description) == 1
-            ):
-                part, serial = part or item.part_number, serial or item.serial
-                said = ", ".join(
-                    f"{name} {value!r}"
-                    for name, value in (("part number", item.part_number), ("serial", item.serial))
-                    if value
-                )
-                notes.append(f"supply {supply.index}: {said} from {item.source}")
+        for item in found.get(supply.index, ()):
+            part, serial = part or item.part_number, serial or item.serial
+            said = ", ".join(
+                f"{name} {value!r}"
+                for name, value in (("part number", item.part_number), ("serial", item.serial))
+                if value
+            )
+            notes.append(f"supply {supply.index}: {said} from {item.source}")
         if part is None and (part := _described_part(supply, quirks.part_number)):
             notes.append(f"supply {supply.index}: part number {part!r} from its description")
         if (part, serial) != (supply.part_number, supply.serial):

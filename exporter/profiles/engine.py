@@ -43,6 +43,7 @@ from exporter.profiles.model import (
     Override,
     PackedSpec,
     Profile,
+    SupplyMatch,
     SupplyQuirks,
     SupplyTable,
     TableSpec,
@@ -50,6 +51,7 @@ from exporter.profiles.model import (
 )
 from exporter.profiles.transforms import as_int, as_text
 from exporter.readers import oids
+from exporter.readers.decode import colorant_name
 from exporter.readers.enums import int_text
 from exporter.readers.fetch import DeviceData
 from exporter.snmp import SnmpProtocolError
@@ -91,8 +93,9 @@ class VendorSupply:
 class SupplyIds:
     """What a vendor table says a cartridge is, and which supply row it belongs to."""
 
-    row: int | str
-    """The supply's prtMarkerSuppliesIndex, or its description (`match: description`)."""
+    match: SupplyMatch
+    key: tuple[str | int | None, ...]
+    """(prtMarkerSuppliesIndex,), (description,) or (supply type, colour): see `SupplyTable`."""
     part_number: str | None
     serial: str | None
     source: str
@@ -329,32 +332,43 @@ def supply_id_text(text: str | None) -> str | None:
 def _supply_ids(run: _Run, spec: SupplyTable) -> list[SupplyIds]:
     walk = next(w for r, w in run.walks.items() if is_under(spec.walk, r))
 
-    def column(number: int | None) -> dict[Oid, str | None]:
+    def column(number: int | None) -> dict[Oid, SnmpValue]:
         if number is None:
             return {}
         oid = (*spec.walk, number)
-        return {
-            index: as_text(run.screen(value, (*oid, *index)), spec.transforms)
-            for index, value in walk.column(oid).items()
-            if index
-        }
+        return {i: v for i, v in walk.column(oid).items() if i and run.screen(v, (*oid, *i))}
+
+    def text(cells: dict[Oid, SnmpValue], index: Oid) -> str | None:
+        return as_text(cells.get(index), spec.transforms)
 
     parts, serials = column(spec.part_number_column), column(spec.serial_column)
-    names = column(spec.description_column) if spec.match == "description" else {}
+    names, types = column(spec.description_column), column(spec.type_column)
+    colors = column(spec.color_column)
     found: list[SupplyIds] = []
     for index in sorted(set(parts) | set(serials)):
-        part, serial = supply_id_text(parts.get(index)), supply_id_text(serials.get(index))
+        part = supply_id_text(text(parts, index))
+        serial = supply_id_text(text(serials, index))
         if part is None and serial is None:
             continue
-        row: int | str | None = names.get(index) if spec.match == "description" else index[-1]
-        if row is None:
-            continue
+        key: tuple[str | int | None, ...]
+        if spec.match == "index":
+            key = (index[-1],)
+        elif spec.match == "description":
+            key = (as_text(names.get(index), ()),)
+        else:
+            code = types.get(index)
+            key = (
+                spec.types.get(code) if isinstance(code, int) else None,
+                colorant_name(as_text(colors.get(index), ())),
+            )
+        if None in key[:1]:
+            continue  # no description, or a type the profile does not name: no row to join
         cells = [
             format_oid((*spec.walk, number, *index))
             for number, value in ((spec.part_number_column, part), (spec.serial_column, serial))
             if number is not None and value is not None
         ]
-        found.append(SupplyIds(row, part, serial, " ".join(cells)))
+        found.append(SupplyIds(spec.match, key, part, serial, " ".join(cells)))
     return found
 
 

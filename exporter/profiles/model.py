@@ -224,18 +224,26 @@ class PackedSpec:
     values: Mapping[int, str] = field(default_factory=dict)
 
 
+SupplyMatch = Literal["index", "description", "kind"]
+
+
 @dataclass(frozen=True, slots=True)
 class SupplyTable:
     """A vendor table that says what a cartridge is: its order number, its own serial.
 
     Rows find their supply by `match`: `index`, the row index ends in the supply's
-    prtMarkerSuppliesIndex; `description`, the row's description column equals the
-    supply's prtMarkerSuppliesDescription (for tables with their own numbering).
+    prtMarkerSuppliesIndex; `description`, the row's description equals the supply's
+    prtMarkerSuppliesDescription; `kind`, the row's type (through `types`) and colour
+    equal the supply's (Lexmark numbers its own table and lists only what a user
+    replaces, so neither index nor wording is shared with the Printer-MIB).
     """
 
     walk: Oid
-    match: Literal["index", "description"] = "index"
+    match: SupplyMatch = "index"
     description_column: int | None = None
+    type_column: int | None = None
+    types: Mapping[int, str] = field(default_factory=dict)
+    color_column: int | None = None
     part_number_column: int | None = None
     serial_column: int | None = None
     transforms: tuple[Transform, ...] = ()

@@ -35,6 +35,7 @@ from exporter.profiles.model import (
     is_counter_name,
 )
 from exporter.profiles.transforms import check_transform
+from exporter.readers.enums import MARKER_SUPPLIES_TYPE
 from exporter.readers.vendors import MAKER_NAMES
 from exporter.snmp.types import Oid, parse_oid
 
@@ -521,31 +522,57 @@ def _mapping(ctx: Ctx, path: str, raw: Any) -> dict[Any, Any]:
     return {}
 
 
+_SUPPLY_TABLE_KEYS: Final = frozenset(
+    (
+        "walk",
+        "match",
+        "description",
+        "type",
+        "types",
+        "color",
+        "part_number",
+        "serial",
+        "transforms",
+    )
+)
+_SUPPLY_TYPE_NAMES: Final = frozenset(MARKER_SUPPLIES_TYPE.values())
+
+
 def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
     raw = _mapping(ctx, path, raw)
-    unknown_keys(
-        ctx, path, raw, {"walk", "match", "description", "part_number", "serial", "transforms"}
-    )
+    unknown_keys(ctx, path, raw, set(_SUPPLY_TABLE_KEYS))
     walk = _oid(ctx, f"{path}.walk", raw.get("walk"))
     match = raw.get("match", "index")
-    if match not in ("index", "description"):
-        ctx.fail(f"{path}.match", "expected 'index' or 'description'", match)
+    if match not in ("index", "description", "kind"):
+        ctx.fail(f"{path}.match", "expected 'index', 'description' or 'kind'", match)
         return None
-    description = _column(ctx, f"{path}.description", raw.get("description"))
-    if match == "description" and description is None:
-        ctx.fail(f"{path}.description", "'match: description' needs the description column")
-    part_number = _column(ctx, f"{path}.part_number", raw.get("part_number"))
-    serial = _column(ctx, f"{path}.serial", raw.get("serial"))
-    if part_number is None and serial is None:
+    columns = {
+        key: _column(ctx, f"{path}.{key}", raw.get(key))
+        for key in ("description", "type", "color", "part_number", "serial")
+    }
+    needs = {"description": ("description",), "kind": ("type", "types", "color")}
+    for key in needs.get(match, ()):
+        if raw.get(key) is None:
+            ctx.fail(f"{path}.{key}", f"'match: {match}' needs '{key}'")
+    if columns["part_number"] is None and columns["serial"] is None:
         ctx.fail(path, "give a 'part_number' or a 'serial' column, or both", raw)
+    types: dict[int, str] = {}
+    for code, name in _mapping(ctx, f"{path}.types", raw.get("types", {})).items():
+        if not isinstance(code, int) or name not in _SUPPLY_TYPE_NAMES:
+            ctx.fail(f"{path}.types.{code}", "expected code: supply type (toner, opc, ...)", name)
+            continue
+        types[code] = name
     if walk is None:
         return None
     return SupplyTable(
         walk=walk,
-        match="description" if match == "description" else "index",
-        description_column=description,
-        part_number_column=part_number,
-        serial_column=serial,
+        match=match,
+        description_column=columns["description"],
+        type_column=columns["type"],
+        types=frozen_map(types),
+        color_column=columns["color"],
+        part_number_column=columns["part_number"],
+        serial_column=columns["serial"],
         transforms=_transforms(ctx, f"{path}.transforms", raw.get("transforms", [])),
     )
 

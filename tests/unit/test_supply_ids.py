@@ -38,6 +38,12 @@ profiles:
           match: description
           description: 2
           serial: 5
+        - walk: 1.3.6.1.4.1.641.97.1.1
+          match: kind
+          type: 3
+          types: {6: toner, 7: opc}
+          color: 4
+          serial: 6
 """
 
 # A hand-written device: three toners in the standard table, a vendor table keyed by the
@@ -64,6 +70,15 @@ SNMPREC = """\
 1.3.6.1.2.1.43.11.1.1.9.1.1|2|80
 1.3.6.1.2.1.43.11.1.1.9.1.2|2|60
 1.3.6.1.2.1.43.11.1.1.9.1.3|2|40
+1.3.6.1.4.1.641.97.1.1.3.1.1|2|6
+1.3.6.1.4.1.641.97.1.1.3.1.2|2|6
+1.3.6.1.4.1.641.97.1.1.3.1.3|2|7
+1.3.6.1.4.1.641.97.1.1.4.1.1|4|cyan
+1.3.6.1.4.1.641.97.1.1.4.1.2|4|yellow
+1.3.6.1.4.1.641.97.1.1.4.1.3|4|cyan
+1.3.6.1.4.1.641.97.1.1.6.1.1|4|CAS7777CYN
+1.3.6.1.4.1.641.97.1.1.6.1.2|4|CAS8888YEL
+1.3.6.1.4.1.641.97.1.1.6.1.3|4|DRUM0001
 1.3.6.1.4.1.641.98.1.1.2.7|4|Magenta Cartridge
 1.3.6.1.4.1.641.98.1.1.5.7|4|CAS1234MAG
 1.3.6.1.4.1.641.99.1.1.3.1|4|84C2HKE
@@ -100,8 +115,9 @@ async def test_table_by_index_description_and_pattern(tmp_path: Path) -> None:
     assert got == {
         # the vendor table's part number wins over the one in the description
         1: ("84C2HKE", "CAS0001BLK"),
-        # no vendor row: the order number printed in the description
-        2: ("84C2HC0", None),
+        # the order number printed in the description; the serial joined by kind and
+        # colour from a table with its own numbering (no yellow toner, no drum here)
+        2: ("84C2HC0", "CAS7777CYN"),
         # an over-long part number is a wrong column, not data; the serial comes by
         # description from the second table
         3: (None, "CAS1234MAG"),
@@ -112,7 +128,7 @@ def test_a_description_shared_by_two_rows_names_neither() -> None:
     def toner(index: int) -> Supply:
         return Supply(index, "Toner", "toner", None, "consumed", "percent", 5, 10, 0.5, "ok")
 
-    ids = (SupplyIds("Toner", None, "S-1", "1.3.6.1.4.1.9.1.5.1"),)
+    ids = (SupplyIds("description", ("Toner",), None, "S-1", "1.3.6.1.4.1.9.1.5.1"),)
     out, notes = apply_supply_ids((toner(1), toner(2)), SupplyQuirks(), ids)
     assert [s.serial for s in out] == [None, None]
     assert notes == []
@@ -122,8 +138,13 @@ def test_a_description_shared_by_two_rows_names_neither() -> None:
     ("table", "message"),
     [
         ("{walk: 1.3.6.1.4.1.641.99.1.1}", "give a 'part_number' or a 'serial' column"),
-        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: colour}", "expected 'index' or"),
-        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: description}", "needs the descr"),
+        (
+            "{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: colour}",
+            "expected 'index', 'description'",
+        ),
+        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: description}", "needs 'description'"),
+        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: kind, type: 3}", "needs 'types'"),
+        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, types: {6: tonner}}", "supply type"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 0}", "expected a column number"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, colour: 2}", "colour"),
     ],
