@@ -1,6 +1,7 @@
 """Score the vendor profiles on the shared corpus, and print the accuracy table by vendor.
 
-    /work/venv/bin/python -m tests.conformance.profiles_report [--misses] [--explain NAME]
+    .venv/bin/python -m tests.conformance.profiles_report [--misses] [--coverage] [--meters]
+        [--explain NAME]
 
 No agent is needed: each recording is replayed from memory (`MemoryClient`),
 read by the standard identity, meter and supply readers, matched to a profile,
@@ -229,10 +230,53 @@ def profile_coverage(results: Sequence[tuple[Recording, DeviceResult]]) -> str:
     return "\n".join(lines)
 
 
+_FUNCTIONS = ("print_", "copy_", "fax_", "scan_")
+METER_COLUMNS = ("total", "mono/colour", "function", "duplex", "part number")
+
+
+def meters_of(result: DeviceResult) -> set[str]:
+    """Which kinds of meter (METER_COLUMNS) this read gives a dealer to bill from."""
+    applied = result.applied
+    names = {c.name for c in (applied.counters if applied else result.counters)}
+    supplies = applied.supplies if applied else result.supplies
+    kinds = set()
+    if names & {"total", "vendor_total"}:
+        kinds.add("total")
+    if "mono" in names:  # a mono device's whole total is mono; a colour one needs both
+        kinds.add("mono/colour")
+    if any(n.startswith(_FUNCTIONS) for n in names):
+        kinds.add("function")
+    if "duplex" in names:
+        kinds.add("duplex")
+    if any(s.part_number for s in supplies):
+        kinds.add("part number")
+    return kinds
+
+
+def meter_coverage(results: Sequence[tuple[Recording, DeviceResult]]) -> str:
+    """Markdown: per vendor, how many recordings gave each kind of meter."""
+    per: dict[str, list[set[str]]] = defaultdict(list)
+    for rec, result in results:
+        maker = result.identity.manufacturer if result.identity else None
+        per[maker or rec.vendor or "unknown"].append(meters_of(result))
+    lines = [
+        "| vendor | recordings | " + " | ".join(METER_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(METER_COLUMNS),
+    ]
+    for vendor in sorted(per, key=str.casefold):
+        reads = per[vendor]
+        cells = [str(sum(kind in r for r in reads)) for kind in METER_COLUMNS]
+        lines.append(f"| {vendor} | {len(reads)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list every failed check")
     parser.add_argument("--coverage", action="store_true", help="profile matched per recording")
+    parser.add_argument(
+        "--meters", action="store_true", help="per vendor: recordings giving each kind of meter"
+    )
     parser.add_argument(
         "--explain", metavar="NAME", help="print `profiles explain` for a recording"
     )
@@ -258,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     print(accuracy_table(checks))
     if args.coverage:
         print("\n" + profile_coverage(results))
+    if args.meters:
+        print("\n" + meter_coverage(results))
     if args.misses:
         print("\nMisses:\n" + (misses(checks) or "none"))
     return 0

@@ -17,6 +17,8 @@ from tests.conformance.profiles_report import (
     DeviceResult,
     ProfileCheck,
     evaluate,
+    meter_coverage,
+    meters_of,
     misses,
     ratio,
     run,
@@ -83,3 +85,12 @@ def test_profiles_never_override_the_printer_mib_total(results: Results) -> None
         merged = {c.name: c for c in r.applied.counters}
         if "total" in standard:
             assert merged["total"] == standard["total"], rec.name
+
+
+def test_meter_coverage_counts_what_each_read_gives(results: Results) -> None:
+    by_name = {rec.name: meters_of(result) for rec, result in results}
+    # LibreNMS asserts 29 split meters on this MX-3570N: every kind but part numbers
+    assert by_name["sharp"] == {"total", "mono/colour", "function", "duplex"}
+    table = meter_coverage(results).splitlines()
+    sharp = next(line for line in table if line.startswith("| Sharp |"))
+    assert sharp.split(" | ")[1:3] == ["4", "1"]  # four recordings, one with a total
