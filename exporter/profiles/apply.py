@@ -121,7 +121,7 @@ def apply_supply_quirks(
     return tuple(out), notes
 
 
-def _described_part(supply: Supply, pattern: re.Pattern[str] | None) -> str | None:
+def _described(supply: Supply, pattern: re.Pattern[str] | None) -> str | None:
     if pattern is None or not supply.description:
         return None
     found = pattern.search(supply.description)
@@ -132,7 +132,7 @@ def _described_part(supply: Supply, pattern: re.Pattern[str] | None) -> str | No
 
 def _joins(supplies: Sequence[Supply], ids: SupplyIds) -> Supply | None:
     """The one supply a vendor row is about, or None when none or several could be."""
-    if ids.match == "index":
+    if ids.match in ("index", "reference"):
         fits = [s for s in supplies if s.index == ids.key[0]]
     elif ids.match == "description":
         fits = [s for s in supplies if s.description == ids.key[0]]
@@ -148,9 +148,10 @@ def apply_supply_ids(
 ) -> tuple[tuple[Supply, ...], list[str]]:
     """Part numbers and cartridge serials onto the rows they belong to.
 
-    A vendor table's value wins over an order number found in the description (the
-    table is the maker's own statement). A row joins a supply only when exactly one
-    supply fits it: two black toners, or two rows with one wording, name neither.
+    A vendor table's value wins over one found in the description (the table is the
+    maker's own statement; the description is text for people). A row joins a supply
+    only when exactly one supply fits it: two black toners, or two rows with one
+    wording, name neither.
     """
     found: dict[int, list[SupplyIds]] = {}
     for item in ids:
@@ -169,8 +170,10 @@ def apply_supply_ids(
                 if value
             )
             notes.append(f"supply {supply.index}: {said} from {item.source}")
-        if part is None and (part := _described_part(supply, quirks.part_number)):
+        if part is None and (part := _described(supply, quirks.part_number)):
             notes.append(f"supply {supply.index}: part number {part!r} from its description")
+        if serial is None and (serial := _described(supply, quirks.serial)):
+            notes.append(f"supply {supply.index}: serial {serial!r} from its description")
         if (part, serial) != (supply.part_number, supply.serial):
             supply = dataclasses.replace(supply, part_number=part, serial=serial)
         out.append(supply)

@@ -65,6 +65,7 @@ _GUARD_SLACK: Final = 10
 _SLUG: Final = re.compile(r"[^a-z0-9]+")
 _MAX_SLUG: Final = 48
 MAX_SUPPLY_ID: Final = 40
+_NOT_AN_ID: Final = frozenset({"unknown", "none", "n/a", "na", "-", "0"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,8 @@ class SupplyIds:
 
     match: SupplyMatch
     key: tuple[str | int | None, ...]
-    """(prtMarkerSuppliesIndex,), (description,) or (supply type, colour): see `SupplyTable`."""
+    """(prtMarkerSuppliesIndex,) for `index` and `reference`, (description,), or
+    (supply type, colour) for `kind`: see `SupplyTable`."""
     part_number: str | None
     serial: str | None
     source: str
@@ -326,6 +328,8 @@ def supply_id_text(text: str | None) -> str | None:
     A value longer than any real order number or serial is a wrong column, not data."""
     if not text or len(text) > MAX_SUPPLY_ID or not text.isprintable():
         return None
+    if text.casefold() in _NOT_AN_ID:
+        return None  # HP's "HP unknown", Xerox's "PN unknown;SNunknown"
     return text
 
 
@@ -343,7 +347,7 @@ def _supply_ids(run: _Run, spec: SupplyTable) -> list[SupplyIds]:
 
     parts, serials = column(spec.part_number_column), column(spec.serial_column)
     names, types = column(spec.description_column), column(spec.type_column)
-    colors = column(spec.color_column)
+    colors, references = column(spec.color_column), column(spec.reference_column)
     found: list[SupplyIds] = []
     for index in sorted(set(parts) | set(serials)):
         part = supply_id_text(text(parts, index))
@@ -353,6 +357,9 @@ def _supply_ids(run: _Run, spec: SupplyTable) -> list[SupplyIds]:
         key: tuple[str | int | None, ...]
         if spec.match == "index":
             key = (index[-1],)
+        elif spec.match == "reference":
+            pointer = references.get(index)
+            key = (pointer[-1] if isinstance(pointer, tuple) and pointer else None,)
         elif spec.match == "description":
             key = (as_text(names.get(index), ()),)
         else:

@@ -224,7 +224,7 @@ class PackedSpec:
     values: Mapping[int, str] = field(default_factory=dict)
 
 
-SupplyMatch = Literal["index", "description", "kind"]
+SupplyMatch = Literal["index", "reference", "description", "kind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +232,9 @@ class SupplyTable:
     """A vendor table that says what a cartridge is: its order number, its own serial.
 
     Rows find their supply by `match`: `index`, the row index ends in the supply's
-    prtMarkerSuppliesIndex; `description`, the row's description equals the supply's
+    prtMarkerSuppliesIndex; `reference`, a column holds the OID of the supply's
+    Printer-MIB row, which ends in that index (Xerox's xcmHrSuppliesReferenceOID);
+    `description`, the row's description equals the supply's
     prtMarkerSuppliesDescription; `kind`, the row's type (through `types`) and colour
     equal the supply's (Lexmark numbers its own table and lists only what a user
     replaces, so neither index nor wording is shared with the Printer-MIB).
@@ -240,6 +242,7 @@ class SupplyTable:
 
     walk: Oid
     match: SupplyMatch = "index"
+    reference_column: int | None = None
     description_column: int | None = None
     type_column: int | None = None
     types: Mapping[int, str] = field(default_factory=dict)
@@ -257,6 +260,8 @@ class SupplyQuirks:
     """Levels that are steps, applied only when every toner/ink row uses them (Canon)."""
     part_number: re.Pattern[str] | None = None
     """The order number inside prtMarkerSuppliesDescription, for makers that print it there."""
+    serial: re.Pattern[str] | None = None
+    """The cartridge serial inside the description (Xerox's ";SN...", Samsung's CRUM)."""
     tables: tuple[SupplyTable, ...] = ()
 
 

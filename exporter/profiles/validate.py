@@ -526,6 +526,7 @@ _SUPPLY_TABLE_KEYS: Final = frozenset(
     (
         "walk",
         "match",
+        "reference",
         "description",
         "type",
         "types",
@@ -543,14 +544,18 @@ def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
     unknown_keys(ctx, path, raw, set(_SUPPLY_TABLE_KEYS))
     walk = _oid(ctx, f"{path}.walk", raw.get("walk"))
     match = raw.get("match", "index")
-    if match not in ("index", "description", "kind"):
-        ctx.fail(f"{path}.match", "expected 'index', 'description' or 'kind'", match)
+    if match not in ("index", "reference", "description", "kind"):
+        ctx.fail(f"{path}.match", "expected 'index', 'reference', 'description' or 'kind'", match)
         return None
     columns = {
         key: _column(ctx, f"{path}.{key}", raw.get(key))
-        for key in ("description", "type", "color", "part_number", "serial")
+        for key in ("reference", "description", "type", "color", "part_number", "serial")
     }
-    needs = {"description": ("description",), "kind": ("type", "types", "color")}
+    needs = {
+        "reference": ("reference",),
+        "description": ("description",),
+        "kind": ("type", "types", "color"),
+    }
     for key in needs.get(match, ()):
         if raw.get(key) is None:
             ctx.fail(f"{path}.{key}", f"'match: {match}' needs '{key}'")
@@ -567,6 +572,7 @@ def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
     return SupplyTable(
         walk=walk,
         match=match,
+        reference_column=columns["reference"],
         description_column=columns["description"],
         type_column=columns["type"],
         types=frozen_map(types),
@@ -579,7 +585,9 @@ def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
 
 def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
     raw = _mapping(ctx, path, raw)
-    unknown_keys(ctx, path, raw, {"level_states", "staged_levels", "part_number", "tables"})
+    unknown_keys(
+        ctx, path, raw, {"level_states", "staged_levels", "part_number", "serial", "tables"}
+    )
     maps: dict[str, dict[int, Any]] = {}
     for key in ("level_states", "staged_levels"):
         maps[key] = {}
@@ -590,7 +598,10 @@ def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
                 )
                 continue
             maps[key][level] = state
-    part_number = raw.get("part_number")
+    patterns = {
+        key: _regex(ctx, f"{path}.{key}", raw[key]) if raw.get(key) is not None else None
+        for key in ("part_number", "serial")
+    }
     tables = [
         table
         for i, item in enumerate(_list(ctx, f"{path}.tables", raw.get("tables", [])))
@@ -599,8 +610,7 @@ def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
     return SupplyQuirks(
         frozen_map(maps["level_states"]),
         frozen_map(maps["staged_levels"]),
-        part_number=(
-            _regex(ctx, f"{path}.part_number", part_number) if part_number is not None else None
-        ),
+        part_number=patterns["part_number"],
+        serial=patterns["serial"],
         tables=tuple(tables),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from pathlib import Path
 
@@ -38,6 +39,10 @@ profiles:
           match: description
           description: 2
           serial: 5
+        - walk: 1.3.6.1.4.1.641.96.1.1
+          match: reference
+          reference: 2
+          part_number: 6
         - walk: 1.3.6.1.4.1.641.97.1.1
           match: kind
           type: 3
@@ -70,6 +75,10 @@ SNMPREC = """\
 1.3.6.1.2.1.43.11.1.1.9.1.1|2|80
 1.3.6.1.2.1.43.11.1.1.9.1.2|2|60
 1.3.6.1.2.1.43.11.1.1.9.1.3|2|40
+1.3.6.1.4.1.641.96.1.1.2.10|6|1.3.6.1.2.1.43.11.1.1.6.1.3
+1.3.6.1.4.1.641.96.1.1.2.11|6|1.3.6.1.2.1.43.11.1.1.6.1.9
+1.3.6.1.4.1.641.96.1.1.6.10|4|XPART3
+1.3.6.1.4.1.641.96.1.1.6.11|4|NOSUCHROW
 1.3.6.1.4.1.641.97.1.1.3.1.1|2|6
 1.3.6.1.4.1.641.97.1.1.3.1.2|2|6
 1.3.6.1.4.1.641.97.1.1.3.1.3|2|7
@@ -118,9 +127,9 @@ async def test_table_by_index_description_and_pattern(tmp_path: Path) -> None:
         # the order number printed in the description; the serial joined by kind and
         # colour from a table with its own numbering (no yellow toner, no drum here)
         2: ("84C2HC0", "CAS7777CYN"),
-        # an over-long part number is a wrong column, not data; the serial comes by
-        # description from the second table
-        3: (None, "CAS1234MAG"),
+        # an over-long part number is a wrong column, not data; the part number comes
+        # from the table that points at the supply's row, the serial by description
+        3: ("XPART3", "CAS1234MAG"),
     }
 
 
@@ -140,7 +149,7 @@ def test_a_description_shared_by_two_rows_names_neither() -> None:
         ("{walk: 1.3.6.1.4.1.641.99.1.1}", "give a 'part_number' or a 'serial' column"),
         (
             "{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: colour}",
-            "expected 'index', 'description'",
+            "expected 'index', 'reference'",
         ),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: description}", "needs 'description'"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: kind, type: 3}", "needs 'types'"),
@@ -176,3 +185,25 @@ async def test_the_cli_table_shows_what_to_order(tmp_path: Path) -> None:
     text = render(dataclasses.replace(result.snapshot, supplies=supplies))
     line = next(t for t in text.splitlines() if "Black Cartridge" in t)
     assert line.endswith("part 84C2HKE")
+
+
+def test_description_carries_part_and_serial_and_unknown_is_none() -> None:
+    def row(index: int, description: str) -> Supply:
+        return Supply(index, description, "toner", None, "consumed", "percent", 5, 10, 0.5, "ok")
+
+    quirks = SupplyQuirks(part_number=re.compile(r", PN (\S+);"), serial=re.compile(r";SN(\S+)$"))
+    rows = (
+        row(1, "Black Toner, PN 006R01509;SN48178080E0000481"),
+        row(2, "Fuser, PN unknown;SNunknown"),
+        row(3, "Waste Toner Container"),
+    )
+    out, notes = apply_supply_ids(rows, quirks, ())
+    assert [(s.part_number, s.serial) for s in out] == [
+        ("006R01509", "48178080E0000481"),
+        (None, None),
+        (None, None),
+    ]
+    assert notes == [
+        "supply 1: part number '006R01509' from its description",
+        "supply 1: serial '48178080E0000481' from its description",
+    ]
