@@ -349,6 +349,9 @@ async def test_vendor_fixture(path: Path, database: Database) -> None:
     assert {c.name: c.unit for c in applied.counters} == want["units"]
     assert {c.name: c.source for c in applied.counters} == want["sources"]
     assert [[s.index, s.state, s.level] for s in applied.supplies] == want["supplies"]
+    if "supply_ids" in want:  # what to order: [index, part number, serial] per supply
+        got_ids = [[s.index, s.part_number, s.serial] for s in applied.supplies]
+        assert got_ids == want["supply_ids"]
     assert requests == want["requests"]
     roots, _scalars = plan(match.profile)
     assert requests <= len(roots) + 1, "one walk per table and at most one batched GET"
