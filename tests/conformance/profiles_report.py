@@ -231,7 +231,7 @@ def profile_coverage(results: Sequence[tuple[Recording, DeviceResult]]) -> str:
 
 
 _FUNCTIONS = ("print_", "copy_", "fax_", "scan_")
-METER_COLUMNS = ("total", "mono/colour", "function", "duplex", "part number")
+METER_COLUMNS = ("total", "mono/colour", "function", "duplex", "part number", "supply serial")
 
 
 def meters_of(result: DeviceResult) -> set[str]:
@@ -250,6 +250,8 @@ def meters_of(result: DeviceResult) -> set[str]:
         kinds.add("duplex")
     if any(s.part_number for s in supplies):
         kinds.add("part number")
+    if any(s.serial for s in supplies):
+        kinds.add("supply serial")
     return kinds
 
 

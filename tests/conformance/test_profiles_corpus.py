@@ -94,3 +94,28 @@ def test_meter_coverage_counts_what_each_read_gives(results: Results) -> None:
     table = meter_coverage(results).splitlines()
     sharp = next(line for line in table if line.startswith("| Sharp |"))
     assert sharp.split(" | ")[1:3] == ["4", "1"]  # four recordings, one with a total
+
+
+def test_part_numbers_and_serials_come_from_the_real_descriptions(results: Results) -> None:
+    """Where a maker prints the order number (or the cartridge serial) in the description,
+    real walks give it, and it is the description's own token, never a made-up value."""
+    found: dict[str, int] = {}
+    for rec, result in results:
+        supplies = result.applied.supplies if result.applied else result.supplies
+        for supply in supplies:
+            for value in (supply.part_number, supply.serial):
+                if value:
+                    assert supply.description is not None
+                    assert value in supply.description, (rec.name, supply.index, value)
+                    found[rec.name] = found.get(rec.name, 0) + 1
+    assert {
+        "jetdirect",  # HP "Black Cartridge HP CF410A"
+        "jetdirect_m252dw",
+        "utax",  # "PK-3010S"
+        "pm_kyocera_p2040dw",  # "TK-1162"
+        "xerox",  # ", PN 006R01509;SN48178080E0000481"
+        "pm_epson_cw-c6500au",  # "... Ink Cartridge SJIC35P-BK"
+        "brother_mfc7820n",  # "TN-350/TN-2000/..."
+        "lsim_samsung_ml2850",  # "Toner S/N:CRUM-..."
+    } <= set(found)
+    assert found["xerox"] == 19  # 11 part numbers and 8 serials; "unknown" is neither
