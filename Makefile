@@ -21,6 +21,7 @@ test: lint typecheck pytest
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
