@@ -163,6 +163,15 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueSource:
+    """Where a value without a `source` of its own came from, when not from the standard
+    SNMP read: `{field: "identity.model", source: "pjl:INFO ID"}`."""
+
+    field: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     target: str
     taken_at: str
@@ -179,6 +188,8 @@ class Snapshot:
     """Integrity findings of this poll against the device's previous one."""
     warnings: tuple[str, ...] = ()
     """Things the reader noticed about the agent (garbled values, truncated walks)."""
+    sources: tuple[ValueSource, ...] = ()
+    """Identity and status fields filled by a fallback (PJL), each with its source."""
 
     def counter(self, name: str) -> Counter | None:
         for counter in self.counters:

@@ -26,10 +26,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from exporter.config import PollConfig
+from exporter.config import PjlConfig, PollConfig
 from exporter.ledger import MeterLedger
 from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
+from exporter.pjl import PjlClient, read_pjl
 from exporter.profiles import Database, detect_events, withhold_decreased
 from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
@@ -55,6 +56,9 @@ class PollTarget:
     address: str
     """The canonical `host:port`: the store key and the `target` label."""
 
+
+PjlRule = Callable[[str, int], PjlConfig | None]
+"""Whether and how a device polled at (host, port) may be read over PJL: `Config.pjl_allowed`."""
 
 Connect = Callable[
     [str, int, Sequence[Credentials], SnmpOptions, CredentialMemory], Awaitable[SnmpClient]
@@ -109,6 +113,9 @@ class Poller:
         a file (`--storage.path`)."""
         self.profiles: Database | None = None
         """The vendor profile database; None means the one shipped with the exporter."""
+        self.pjl_rule: PjlRule | None = None
+        """Where PJL may fill what SNMP left empty; None (the default) means nowhere."""
+        self._pjl = PjlClient()
         self._memory = CredentialMemory()
         self._wake = asyncio.Event()
         self.cycles_total = 0
@@ -226,6 +233,7 @@ class Poller:
             read = _failed(
                 target, f"{target.address}: poll exceeded its {deadline:g}s deadline", started
             )
+        read = await self._pjl_fallback(target, read)
         if read.snapshot.target != target.address:
             # One key per device, however the transport spells the address.
             read = DeviceRead(
@@ -240,6 +248,14 @@ class Poller:
         entry = self.store.record(read, traffic_of(client), self._clock(), target.credentials)
         await self.ledger.flush()
         return entry
+
+    async def _pjl_fallback(self, target: PollTarget, read: DeviceRead) -> DeviceRead:
+        """SNMP first; PJL only for its gaps, and only where the config enables it
+        (exporter/pjl/fallback.py). It has a deadline of its own (`pjl.timeout`)."""
+        settings = self.pjl_rule(target.host, target.port) if self.pjl_rule else None
+        if settings is None or not self.in_force(target):
+            return read
+        return await read_pjl(read, target.host, settings.port, self._pjl, settings.timeout)
 
     def _check_meters(self, read: DeviceRead) -> DeviceRead:
         """Compare this read's meters with the device's last; withhold any that went down,

@@ -89,6 +89,7 @@ class Service:
         override directory does not load."""
         default_database.cache_clear()
         self.poller.profiles = default_database(config.profiles.override_dir)
+        self.poller.pjl_rule = config.pjl_allowed
         self.config = config
         self.discovery.configure(config.discovery, config)
         self.poller.configure(config.poll, self.poll_targets(config))

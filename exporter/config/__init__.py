@@ -33,6 +33,7 @@ from exporter.config._model import (
     DEFAULT_LISTEN_ADDRESS,
     Config,
     DiscoveryConfig,
+    PjlConfig,
     PollConfig,
     PrivacyConfig,
     ProfilesConfig,
@@ -62,6 +63,7 @@ __all__ = [
     "DiscoveryConfig",
     "IPAddress",
     "MaskMode",
+    "PjlConfig",
     "PollConfig",
     "PrivacyConfig",
     "ProfilesConfig",
@@ -164,6 +166,14 @@ def summarize(config: Config) -> list[str]:
         f"poll: every {format_duration(poll.interval)}, timeout {format_duration(poll.timeout)},"
         f" retries {poll.retries}, concurrency {poll.concurrency}"
     )
+    pjl_targets = sum(target.pjl for target in config.targets)
+    pjl_ranges = len(discovery.pjl_ranges) if discovery.enabled else 0
+    if pjl_targets or pjl_ranges:
+        lines.append(
+            f"pjl: on for {_plural(pjl_targets, 'target')} and"
+            f" {_plural(pjl_ranges, 'range')}, TCP port {config.pjl.port},"
+            f" timeout {format_duration(config.pjl.timeout)}"
+        )
     if config.shard.count > 1:
         lines.append(f"shard: {config.shard} (this exporter polls about 1/{config.shard.count})")
     if config.privacy.mask_ips:
@@ -181,4 +191,8 @@ def summarize(config: Config) -> list[str]:
 
 
 def _count(items: tuple[object, ...], noun: str) -> str:
-    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
+    return _plural(len(items), noun)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

@@ -31,6 +31,7 @@ site that turned `public` off never has the agent trying it."""
 
 DEFAULT_LISTEN_ADDRESS = ":9269"
 SNMP_PORT = 161
+PJL_PORT = 9100
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,9 @@ class Target:
     port: int = SNMP_PORT
     credentials: tuple[str, ...] = ()
     name: str | None = None
+    pjl: bool = False
+    """Read PJL on the raw print port where SNMP leaves gaps. Off by default: a device
+    that does not speak PJL may print what is sent there."""
 
     @property
     def address(self) -> str:
@@ -65,6 +69,8 @@ class DiscoveryConfig:
     max_addresses: int = 65536
     range_credentials: tuple[tuple[AddressRange, tuple[str, ...]], ...] = ()
     """Ranges written with their own `credentials`: only those sets are ever sent there."""
+    pjl_ranges: tuple[AddressRange, ...] = ()
+    """Ranges written with `pjl: true`: the printers found there may be read over PJL."""
 
     @property
     def enabled(self) -> bool:
@@ -101,6 +107,18 @@ class DiscoveryConfig:
                 return self.credentials_of(span)
         return None
 
+    def pjl_for(self, host: str) -> bool:
+        """Whether a device at `host`, found by discovery, may be read over PJL: its range
+        says `pjl: true` (overlapping ranges must agree, so the first one decides)."""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if any(_within(span, ip) for span in self.exclude):
+            return False
+        span = next((span for span in self.ranges if _within(span, ip)), None)
+        return span is not None and span in self.pjl_ranges
+
 
 def _within(span: AddressRange, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return span.first.version == ip.version and int(span.first) <= int(ip) <= int(span.last)
@@ -117,6 +135,15 @@ class PollConfig:
     concurrency: int = 32
     max_repetitions: int = 25
     walk_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PjlConfig:
+    """How PJL is read where a target or a discovery range enables it (nowhere by default)."""
+
+    port: int = PJL_PORT
+    timeout: float = 5.0
+    """The whole exchange with one device: connect, ask, read every reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +210,7 @@ class Config:
     targets: tuple[Target, ...] = ()
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     poll: PollConfig = field(default_factory=PollConfig)
+    pjl: PjlConfig = field(default_factory=PjlConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     shard: Shard = field(default_factory=Shard)
     web: WebConfig = field(default_factory=WebConfig)
@@ -205,6 +233,22 @@ class Config:
             return None
         names = self.discovery.credentials_for(host)
         return None if names is None else self.credential_sets(names)
+
+    def pjl_allowed(self, host: str, port: int) -> PjlConfig | None:
+        """How PJL may be read from the device polled at `host:port`, or None: never.
+
+        The same shape as `credentials_allowed`: a configured target only with its
+        own `pjl: true` (never a range's, even when a sweep also finds it); any
+        other device only when found on the discovery port in a range with
+        `pjl: true`. A raw print port prints what it receives, so it is opt-in.
+        """
+        address = format_host_port(host, port)
+        for target in self.targets:
+            if target.address == address:
+                return self.pjl if target.pjl else None
+        if port != self.discovery.port or not self.discovery.pjl_for(host):
+            return None
+        return self.pjl
 
     def credential_sets(self, names: Sequence[str] = ()) -> tuple[Credentials, ...]:
         """The sets to try for a target or a sweep, in order: the named ones, or all.

@@ -22,6 +22,7 @@ from exporter.config._model import (
     SNMP_PORT,
     Config,
     DiscoveryConfig,
+    PjlConfig,
     PollConfig,
     PrivacyConfig,
     ProfilesConfig,
@@ -96,6 +97,12 @@ _DISCOVERY: dict[str, Converter] = {
     "max_addresses": _int(1, MAX_ADDRESSES_CEILING),
 }
 _DISCOVERY_KEYS = ("ranges", "exclude", *_DISCOVERY, "credentials")
+_PJL: dict[str, Converter] = {
+    "port": parse_port,
+    "timeout": _duration(0.1, 60),
+}
+_TARGET_KEYS = ("address", "credentials", "name", "pjl")
+_RANGE_KEYS = ("range", "credentials", "pjl")
 _SECTIONS = (
     "credentials",
     "targets",
@@ -106,6 +113,7 @@ _SECTIONS = (
     "web",
     "profiles",
     "remote",
+    "pjl",
 )
 _COMMON_CREDENTIAL_KEYS = ("name", "version")
 _V1_KEYS = ("community", "community_file")
@@ -162,6 +170,8 @@ class _Parser(Checker):
         for key, parse in sections.items():
             if key in raw:
                 kwargs[key] = parse(raw[key])
+        if "pjl" in raw:
+            kwargs["pjl"] = self.pjl(raw["pjl"], kwargs.get("poll", PollConfig()))
         return Config(**kwargs)
 
     # --- credentials -------------------------------------------------------------
@@ -285,11 +295,11 @@ class _Parser(Checker):
                 f"must be a host[:port] string or a mapping with an address. Got: {kind(item)}",
             )
             return None
-        raw = self.mapping(item, path, ("address", "credentials", "name"))
+        raw = self.mapping(item, path, _TARGET_KEYS)
         if raw is None:
             return None
         host_port = self.required(raw, path, "address", _target_address)
-        extra = self.fields(raw, path, {"name": parse_text})
+        extra = self.fields(raw, path, {"name": parse_text, "pjl": parse_bool})
         credentials = (
             self.credential_names(raw["credentials"], f"{path}.credentials", names)
             if "credentials" in raw
@@ -297,7 +307,13 @@ class _Parser(Checker):
         )
         if host_port is None:
             return None
-        return Target(host_port[0], host_port[1], credentials=credentials, name=extra.get("name"))
+        return Target(
+            host_port[0],
+            host_port[1],
+            credentials=credentials,
+            name=extra.get("name"),
+            pjl=extra.get("pjl", False),
+        )
 
     def discovery(self, value: object, names: list[str]) -> DiscoveryConfig:
         raw = self.mapping(value, "discovery", _DISCOVERY_KEYS)
@@ -311,9 +327,10 @@ class _Parser(Checker):
         discovery = DiscoveryConfig(**kwargs)
         largest = None if discovery.allow_large_ranges else LARGE_RANGE
         scoped: list[tuple[AddressRange, tuple[str, ...]]] = []
-        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest, names, scoped)
+        pjl: list[AddressRange] = []
+        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest, names, scoped, pjl)
         exclude = self.ranges(raw.get("exclude"), "discovery.exclude", None, sweep=False)
-        self.overlaps(ranges, dict(scoped), discovery.credentials)
+        self.overlaps(ranges, dict(scoped), discovery.credentials, frozenset(pjl))
         total = count_addresses(ranges, exclude)
         if total > discovery.max_addresses:
             self.add(
@@ -321,7 +338,13 @@ class _Parser(Checker):
                 f"{total:,} addresses after exclusions, more than"
                 f" discovery.max_addresses ({discovery.max_addresses:,})",
             )
-        return replace(discovery, ranges=ranges, exclude=exclude, range_credentials=tuple(scoped))
+        return replace(
+            discovery,
+            ranges=ranges,
+            exclude=exclude,
+            range_credentials=tuple(scoped),
+            pjl_ranges=tuple(pjl),
+        )
 
     def ranges(
         self,
@@ -330,19 +353,23 @@ class _Parser(Checker):
         largest: int | None,
         names: list[str] | None = None,
         scoped: list[tuple[AddressRange, tuple[str, ...]]] | None = None,
+        pjl: list[AddressRange] | None = None,
         *,
         sweep: bool = True,
     ) -> tuple[AddressRange, ...]:
-        """Range strings; with `scoped`, also `{range: ..., credentials: [...]}` mappings,
-        whose credential names are appended to `scoped`."""
+        """Range strings; with `scoped`, also `{range: ..., credentials: [...], pjl: true}`
+        mappings, whose credential names are appended to `scoped` and, with `pjl: true`,
+        whose range is appended to `pjl`."""
         spans: list[AddressRange] = []
         for index, item in enumerate(self.items(value, path)):
             where = f"{path}[{index}]"
             credentials: tuple[str, ...] = ()
+            with_pjl = False
             if isinstance(item, dict) and scoped is not None:
-                raw = self.mapping(item, where, ("range", "credentials"))
+                raw = self.mapping(item, where, _RANGE_KEYS)
                 if raw is None:
                     continue
+                with_pjl = self.fields(raw, where, {"pjl": parse_bool}).get("pjl", False)
                 if "credentials" in raw:
                     credentials = self.credential_names(
                         raw["credentials"], f"{where}.credentials", names or []
@@ -370,6 +397,8 @@ class _Parser(Checker):
             spans.append(span)
             if credentials and scoped is not None:
                 scoped.append((span, credentials))
+            if with_pjl and pjl is not None:
+                pjl.append(span)
         return tuple(spans)
 
     def overlaps(
@@ -377,9 +406,11 @@ class _Parser(Checker):
         ranges: tuple[AddressRange, ...],
         scoped: Mapping[AddressRange, tuple[str, ...]],
         default: tuple[str, ...],
+        pjl: frozenset[AddressRange] = frozenset(),
     ) -> None:
-        """Two ranges that share addresses must allow the same sets: otherwise which
-        credentials an address may receive would depend on the order of the list.
+        """Two ranges that share addresses must allow the same sets, and agree on `pjl`:
+        otherwise which credentials an address may receive, and whether it is sent PJL,
+        would depend on the order of the list.
 
         Sorted by first address, each range is compared with the one reaching
         furthest before it, so a long list costs n log n, not n squared."""
@@ -396,6 +427,17 @@ class _Parser(Checker):
                     f"{span.text!r} overlaps {reach.text!r} but allows other credential"
                     " sets; split the ranges or give both the same credentials",
                 )
+            elif (
+                reach is not None
+                and reach.first.version == span.first.version
+                and int(span.first) <= int(reach.last)
+                and (reach in pjl) != (span in pjl)
+            ):
+                self.add(
+                    "discovery.ranges",
+                    f"{span.text!r} overlaps {reach.text!r} but only one of them has"
+                    " pjl: true; split the ranges or set pjl on both",
+                )
             if (
                 reach is None
                 or reach.first.version != span.first.version
@@ -404,6 +446,17 @@ class _Parser(Checker):
                 reach = span
 
     # --- the small sections ----------------------------------------------------------
+
+    def pjl(self, value: object, poll: PollConfig) -> PjlConfig:
+        """The PJL port and deadline. Which devices get PJL is per target and per range."""
+        raw = self.mapping(value, "pjl", _PJL)
+        if raw is None:
+            return PjlConfig()
+        pjl = PjlConfig(**self.fields(raw, "pjl", _PJL))
+        if "timeout" in raw and pjl.timeout >= poll.interval:
+            limit = f"less than poll.interval ({format_duration(poll.interval)})"
+            self.add("pjl.timeout", f"must be {limit}. Got: {show(raw['timeout'])}")
+        return pjl
 
     def poll(self, value: object) -> PollConfig:
         raw = self.mapping(value, "poll", _POLL)

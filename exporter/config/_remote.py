@@ -7,7 +7,9 @@ pull_sync checked it before writing the file: defence in depth. Whatever
 writes that file, the exporter never polls an address, or sweeps a range,
 outside what `remote.allowed_cidrs` allows, nor lets the file change a setting
 `remote.allowed_settings` does not name. Secrets cannot come this way at all:
-a remote target names credential sets defined in the site's own file.
+a remote target names credential sets defined in the site's own file. Nor can
+PJL: a remote target or range with `pjl: true` is refused, since bytes sent to
+a raw print port may print.
 
 Merging appends remote targets and ranges to the local ones and lets a
 remote interval replace the local one. The merged data is then checked as one
@@ -108,7 +110,7 @@ def _check_values(
     if "poll.interval" in settings:
         alone["poll"] = {"interval": settings["poll.interval"]}
     checked = parse_data(alone, source, _base_dir(local))
-    problems: list[str] = []
+    problems = _pjl_problems(checked)
     allowed = local.remote.allowed_cidrs
     for index, target in enumerate(checked.targets):
         try:
@@ -126,6 +128,27 @@ def _check_values(
             problems.append(f"discovery.ranges[{index}]: {span.text} {_outside(local)}")
     if problems:
         raise ConfigError(problems, source)
+
+
+_NO_REMOTE_PJL = (
+    "may not be set remotely: PJL goes to a raw print port, where a device that does not"
+    " speak it may print; enable it in the site's own file"
+)
+
+
+def _pjl_problems(checked: Config) -> list[str]:
+    """PJL is never switched on from afar: the site's own file is the only place for it."""
+    problems = [
+        f"targets[{index}].pjl: {_NO_REMOTE_PJL}"
+        for index, target in enumerate(checked.targets)
+        if target.pjl
+    ]
+    problems += [
+        f"discovery.ranges[{index}].pjl: {_NO_REMOTE_PJL}"
+        for index, span in enumerate(checked.discovery.ranges)
+        if span in checked.discovery.pjl_ranges
+    ]
+    return problems
 
 
 def _inside(first: IPAddress, last: IPAddress, span: AddressRange) -> bool:
