@@ -386,6 +386,11 @@ class Simulator:
     (into a private directory, so the data directory is never written to) because
     real printers serve everything in the empty context.
 
+    `variation_dirs` are where snmpsim finds variation modules (records tagged
+    `<type>:<module>`, such as demo/variation/life.py); `v3_only` makes an agent
+    that answers SNMPv3 alone, as a site that turned v1/v2c off has: every
+    community goes unanswered. Its readiness is then probed by engine discovery.
+
     Use as a context manager, or call `start()` and `stop()`.
     """
 
@@ -401,6 +406,8 @@ class Simulator:
         start_timeout: float = 30.0,
         log_level: LogLevel = "info",
         executable: str | None = None,
+        variation_dirs: Sequence[str | os.PathLike[str]] = (),
+        v3_only: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         if not self.data_dir.is_dir():
@@ -428,6 +435,13 @@ class Simulator:
         self.probe_community = probe_community or (communities[0] if communities else None)
         if self.probe_community is None:
             raise ValueError(f"no .snmprec files in {self.data_dir} to probe readiness with")
+        if v3_only and not v3_users:
+            raise ValueError("an SNMPv3-only agent needs at least one SNMPv3 user")
+        self.v3_only = v3_only
+        self.variation_dirs = tuple(Path(d).resolve() for d in variation_dirs)
+        for directory in self.variation_dirs:
+            if not directory.is_dir():
+                raise ValueError(f"not a directory: {directory}")
         self.start_timeout = start_timeout
         self.log_level = log_level
         self.executable = executable
@@ -562,6 +576,9 @@ class Simulator:
                 self.data_dir / f"{self.v3_empty_context}.snmprec", extra / "self.snmprec"
             )
             args.append(f"--data-dir={extra}")
+        args += [f"--variation-modules-dir={d}" for d in self.variation_dirs]
+        if self.v3_only:
+            args.append("--v3-only")
         args += [f"--agent-udpv4-endpoint={host}:{port}" for host, port in self._endpoints]
         for user in self.v3_users:
             args += user.arguments()
@@ -577,7 +594,7 @@ class Simulator:
             )
 
     def _wait_ready(self) -> None:
-        """Probe each endpoint with a v2c GET until it answers, then check whose engine it is.
+        """Probe each endpoint until it answers (`_answers`), then check whose engine it is.
 
         Probes are spaced so that at most `_MAX_PROBES` go out in `start_timeout`.
         Every tenth unanswered probe also asks for the engine ID, so a port held
@@ -604,13 +621,23 @@ class Simulator:
                     )
                 probes += 1
                 wait = min(_PROBE_WAIT, deadline - started)
-                if snmp_get(host, port, self.probe_community, timeout=wait) is not None:
+                if self._answers(host, port, wait):
                     break
-                if probes % 10 == 0:
+                if probes % 10 == 0 and not self.v3_only:
                     self._refuse_foreign(host, port, discover_engine_id(host, port, timeout=wait))
                 pause = min(interval - (time.monotonic() - started), deadline - time.monotonic())
                 time.sleep(max(0.0, pause))
             self._check_engine(host, port, deadline)
+
+    def _answers(self, host: str, port: int, wait: float) -> bool:
+        """One readiness probe: a v2c GET, or for an SNMPv3-only agent (which ignores
+        communities) an engine discovery, refused at once if a foreign engine answers."""
+        if not self.v3_only:
+            assert self.probe_community is not None
+            return snmp_get(host, port, self.probe_community, timeout=wait) is not None
+        found = discover_engine_id(host, port, timeout=wait)
+        self._refuse_foreign(host, port, found)
+        return found is not None
 
     def _check_engine(self, host: str, port: int, deadline: float) -> None:
         for _ in range(5):
