@@ -89,6 +89,11 @@ class MeterLedger:
         meters = self._meters.get(target, {})
         return tuple(Counter(name, m.last, m.unit, "ledger") for name, m in meters.items())
 
+    def running(self, target: str, name: str) -> int | None:
+        """The meter as last exposed (its last read plus the wraps it made), or None."""
+        meter = self._meters.get(target, {}).get(name)
+        return meter.last + meter.offset if meter is not None else None
+
     def observe(self, target: str, read: Sequence[Counter], events: Iterable[CounterEvent]) -> None:
         """Take one poll's meters (all of them, withheld ones too) and its events.
 

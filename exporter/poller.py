@@ -31,7 +31,7 @@ from exporter.ledger import MeterLedger
 from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
 from exporter.pjl import PjlClient, read_pjl
-from exporter.profiles import Database, detect_events, withhold_decreased
+from exporter.profiles import Database, meter_changes, total_mismatch, withhold_decreased
 from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
     CredentialMemory,
@@ -226,7 +226,8 @@ class Poller:
                     snmp_options(self._poll),
                     self._memory,
                 )
-                read = await read_device(client, self.profiles)
+                floor = self.ledger.running(target.address, "total")
+                read = await read_device(client, self.profiles, total_floor=floor)
         except SnmpError as exc:
             read = _failed(target, str(exc), started)
         except TimeoutError:
@@ -269,11 +270,13 @@ class Poller:
         snap = read.snapshot
         if not snap.counters:
             return read
-        events = detect_events(self.ledger.baseline(snap.target) or None, snap.counters)
+        changes = meter_changes(self.ledger.baseline(snap.target) or None, snap.counters)
+        self.ledger.observe(snap.target, snap.counters, changes)
+        kept = withhold_decreased(snap.counters, changes)
+        published = self.ledger.with_offsets(snap.target, kept)
+        events = (*changes, *total_mismatch(published))
         for event in events:
             log.warning("%s: counter %s: %s", snap.target, event.counter, event.detail)
-        self.ledger.observe(snap.target, snap.counters, events)
-        published = self.ledger.with_offsets(snap.target, withhold_decreased(snap.counters, events))
         checked = dataclasses.replace(snap, counters=published, counter_events=events)
         return DeviceRead(checked, read.readers)
 

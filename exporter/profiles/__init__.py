@@ -42,7 +42,12 @@ from pathlib import Path
 from exporter.model import CounterEvent
 from exporter.profiles.apply import Applied, apply_vendor_read
 from exporter.profiles.engine import IdentityValue, VendorRead, VendorSupply, read_vendor
-from exporter.profiles.integrity import detect_events, withhold_decreased
+from exporter.profiles.integrity import (
+    detect_events,
+    meter_changes,
+    total_mismatch,
+    withhold_decreased,
+)
 from exporter.profiles.loader import PACKAGE_DIR, ProfileError, load_database
 from exporter.profiles.match import Match, match_profile
 from exporter.profiles.model import Database, Profile
@@ -66,7 +71,9 @@ __all__ = [
     "explain",
     "load_database",
     "match_profile",
+    "meter_changes",
     "read_vendor",
+    "total_mismatch",
     "withhold_decreased",
 ]
 

@@ -123,6 +123,7 @@ class _Run:
     profile: Profile
     data: DeviceData
     standard: Mapping[str, Counter]
+    total_floor: int = 0
     scalars: dict[Oid, SnmpValue] = field(default_factory=dict)
     walks: dict[Oid, Walk] = field(default_factory=dict)
     counters: dict[str, Counter] = field(default_factory=dict)
@@ -184,14 +185,23 @@ def _under_any(oid: Oid, roots: Iterable[Oid]) -> bool:
 
 
 async def read_vendor(
-    data: DeviceData, profile: Profile, standard: Sequence[Counter] = ()
+    data: DeviceData,
+    profile: Profile,
+    standard: Sequence[Counter] = (),
+    *,
+    total_floor: int | None = None,
 ) -> VendorRead:
     """Everything `profile` can read from this device.
+
+    `total_floor`, when the caller knows it, is the device's total as last exposed
+    (wraps added). It only raises the bound a part meter is checked against: right
+    after prtMarkerLifeCount wraps, its raw value is far below mono and colour, which
+    are real meters still, not a wrong OID.
 
     SNMP errors propagate to the caller (a timeout, a GET refused as a whole),
     except a refused table walk, which costs only that table.
     """
-    run = _Run(profile, data, {c.name: c for c in standard})
+    run = _Run(profile, data, {c.name: c for c in standard}, total_floor=total_floor or 0)
     roots, scalar_oids = plan(profile)
     await data.prefetch(roots)  # the vendor tables side by side, when the client can
     refused: set[Oid] = set()
@@ -470,7 +480,7 @@ def _guard(run: _Run) -> None:
     total = run.standard.get("total")
     if total is None or total.unit != "impressions":
         return
-    limit = total.value * _GUARD_RATIO + _GUARD_SLACK
+    limit = max(total.value, run.total_floor) * _GUARD_RATIO + _GUARD_SLACK
     for name in [n for n in run.counters if n in SUBSET_OF_TOTAL]:
         counter = run.counters[name]
         if counter.unit == "impressions" and counter.value > limit:

@@ -50,6 +50,7 @@ __all__ = [
     "WRAP_WIDTHS",
     "CounterEvent",
     "detect_events",
+    "meter_changes",
     "total_mismatch",
     "withhold_decreased",
     "wrap_width",
@@ -79,6 +80,14 @@ def detect_events(
     min_tolerance: int = 10,
 ) -> tuple[CounterEvent, ...]:
     """Events between two reads of one device (`previous` None on the first poll)."""
+    mismatch = total_mismatch(current, tolerance=tolerance, min_tolerance=min_tolerance)
+    return (*meter_changes(previous, current), *mismatch)
+
+
+def meter_changes(
+    previous: Sequence[Counter] | None, current: Sequence[Counter]
+) -> tuple[CounterEvent, ...]:
+    """The wraps and decreases between two reads (raw values, as the device sent them)."""
     events: list[CounterEvent] = []
     before = {c.name: c for c in previous or ()}
     for counter in current:
@@ -110,30 +119,34 @@ def detect_events(
                     f"(reset, board swap or another device): withheld from this read",
                 )
             )
-    events.extend(total_mismatch(current, tolerance=tolerance, min_tolerance=min_tolerance))
     return tuple(events)
 
 
 def total_mismatch(
     current: Iterable[Counter], *, tolerance: float = 0.02, min_tolerance: int = 10
 ) -> tuple[CounterEvent, ...]:
-    """A vendor total that disagrees with prtMarkerLifeCount beyond the tolerance."""
+    """A vendor total that disagrees with prtMarkerLifeCount beyond the tolerance.
+
+    Compared as running totals (wraps added, `Counter.offset`): HP's vendor total rolls
+    over at 2^24 where prtMarkerLifeCount may not, and the two reads of one poll can fall
+    on either side of a wrap; neither is a disagreement about pages printed."""
     by_name = {c.name: c for c in current}
     total, vendor = by_name.get("total"), by_name.get("vendor_total")
     if total is None or vendor is None or total.unit != vendor.unit:
         return ()
-    allowed = max(min_tolerance, round(total.value * tolerance))
-    gap = vendor.value - total.value
+    expected, got = total.running_total, vendor.running_total
+    allowed = max(min_tolerance, round(expected * tolerance))
+    gap = got - expected
     if abs(gap) <= allowed:
         return ()
     return (
         CounterEvent(
             "total_mismatch",
             "vendor_total",
-            total.value,
-            vendor.value,
-            f"vendor total {vendor.value} ({vendor.source}) differs from prtMarkerLifeCount "
-            f"{total.value} ({total.source}) by {gap:+d}, more than {allowed}",
+            expected,
+            got,
+            f"vendor total {got} ({vendor.source}) differs from prtMarkerLifeCount "
+            f"{expected} ({total.source}) by {gap:+d}, more than {allowed}",
         ),
     )
 

@@ -83,9 +83,15 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def read_device(client: SnmpClient, profiles: Database | None = None) -> DeviceRead:
+async def read_device(
+    client: SnmpClient, profiles: Database | None = None, *, total_floor: int | None = None
+) -> DeviceRead:
     """Read one device: the standard readers, then its vendor profile (`profiles`, or the
-    database shipped with the exporter)."""
+    database shipped with the exporter).
+
+    `total_floor` is the device's total as the poller last exposed it (wraps added): the
+    profile engine's sanity bound for part meters, which a raw total that just wrapped
+    would otherwise undercut."""
     started = time.perf_counter()
     taken_at = utc_now()
     data = DeviceData(client)
@@ -122,7 +128,7 @@ async def read_device(client: SnmpClient, profiles: Database | None = None) -> D
     if "identity" in parts and error is None:
         t0 = time.perf_counter()
         try:
-            await _apply_profile(data, parts, profiles or default_database())
+            await _apply_profile(data, parts, profiles or default_database(), total_floor)
         except SnmpTimeout as exc:
             error = f"profile: {exc}"
             ok = False
@@ -170,7 +176,7 @@ def all_failed(failures: Sequence[tuple[str, str]]) -> str:
 
 
 async def _profile(
-    data: DeviceData, parts: dict[str, Any], database: Database
+    data: DeviceData, parts: dict[str, Any], database: Database, total_floor: int | None = None
 ) -> tuple[Match, VendorRead, Applied] | None:
     """The matching vendor profile, what it read, and the snapshot parts with it merged in.
 
@@ -182,13 +188,15 @@ async def _profile(
     if match is None:
         return None
     counters = parts.get("counters", ())
-    vendor = await read_vendor(data, match.profile, counters)
+    vendor = await read_vendor(data, match.profile, counters, total_floor=total_floor)
     applied = apply_vendor_read(identity, counters, parts.get("supplies", ()), vendor)
     return match, vendor, applied
 
 
-async def _apply_profile(data: DeviceData, parts: dict[str, Any], database: Database) -> None:
-    found = await _profile(data, parts, database)
+async def _apply_profile(
+    data: DeviceData, parts: dict[str, Any], database: Database, total_floor: int | None
+) -> None:
+    found = await _profile(data, parts, database, total_floor)
     if found is None:
         return
     match, _, applied = found

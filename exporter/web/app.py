@@ -467,7 +467,7 @@ def fleet_row(entry: DeviceEntry, now: float) -> FleetRow:
         reason=reason,
         snap=shown,
         stale=shown is not snap,
-        pages=f"{total.value:,}" if total else None,
+        pages=f"{total.running_total:,}" if total else None,
         bars=_markers(shown),
         alerts=len(shown.alerts),
         alert_level=worst.severity if worst else "none",

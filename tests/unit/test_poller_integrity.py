@@ -94,3 +94,64 @@ async def test_events_reach_metrics() -> None:
         in body
     )
     assert 'printer_pages_total{counter="total"' not in body
+
+
+HP = (1, 3, 6, 1, 4, 1, 11, 2, 3, 9, 4, 2, 1, 4, 1, 2)
+HP_TOTAL, HP_MONO, HP_COLOR = (*HP, 5, 0), (*HP, 6, 0), (*HP, 7, 0)
+HP_TARGET = PollTarget("127.0.0.1", 1162, (community("c", "hp"),), "127.0.0.1:1162")
+
+
+class _HpMeters:
+    """The HP colour fixture with its Printer-MIB total and HP's own meters set per poll."""
+
+    def __init__(self, reads: Sequence[dict[Oid, int]]) -> None:
+        self._base = load_snmprec(FIXTURES / "vendors" / "hp.snmprec")
+        self._reads = list(reads)
+
+    async def __call__(
+        self,
+        host: str,
+        port: int,
+        sets: Sequence[Credentials],
+        options: SnmpOptions,
+        memory: CredentialMemory,
+    ) -> SnmpClient:
+        values: dict[Oid, SnmpValue] = {**self._base, **self._reads.pop(0)}
+        return MemoryClient(values, target=f"{host}:{port}")
+
+
+async def test_a_wrapped_total_keeps_mono_colour_and_its_vendor_twin() -> None:
+    """Right after prtMarkerLifeCount rolls over at 2^24, mono and colour are far above its
+    raw value: they are real meters still (not a wrong OID), and HP's own total, one step
+    behind on the other side of the wrap, agrees with it once both count their wraps."""
+    top = 2**24
+    reads = [
+        {LIFE_COUNT: top - 100, HP_TOTAL: top - 100, HP_MONO: 10_000_000, HP_COLOR: 6_777_116},
+        {LIFE_COUNT: 50, HP_TOTAL: top - 10, HP_MONO: 10_000_090, HP_COLOR: 6_777_176},
+        {LIFE_COUNT: 80, HP_TOTAL: 80, HP_MONO: 10_000_110, HP_COLOR: 6_777_186},
+    ]
+    poller = Poller(SnapshotStore(), PollConfig(), connect_fn=_HpMeters(reads))
+    poller.configure(PollConfig(), [HP_TARGET])
+    snaps = []
+    for _ in reads:
+        entry = await poller.poll_once(HP_TARGET)
+        assert entry is not None
+        snaps.append(entry.snapshot)
+    exposed = [{c.name: c.running_total for c in s.counters} for s in snaps]
+    assert [e.get("mono") for e in exposed] == [10_000_000, 10_000_090, 10_000_110]
+    assert [e.get("color") for e in exposed] == [6_777_116, 6_777_176, 6_777_186]
+    assert [e["total"] for e in exposed] == [top - 100, top + 50, top + 80]
+    assert [e["vendor_total"] for e in exposed] == [top - 100, top - 10, top + 80]
+    kinds = [sorted((e.kind, e.counter) for e in s.counter_events) for s in snaps]
+    assert kinds == [[], [("wrap", "total")], [("wrap", "vendor_total")]]
+    assert not any("exceeds" in w for s in snaps for w in s.warnings)
+
+
+async def test_a_vendor_total_that_really_disagrees_is_still_reported() -> None:
+    reads = [{LIFE_COUNT: 50_000, HP_TOTAL: 60_000, HP_MONO: 30_000, HP_COLOR: 20_000}]
+    poller = Poller(SnapshotStore(), PollConfig(), connect_fn=_HpMeters(reads))
+    poller.configure(PollConfig(), [HP_TARGET])
+    entry = await poller.poll_once(HP_TARGET)
+    assert entry is not None
+    events = entry.snapshot.counter_events
+    assert [(e.kind, e.previous, e.current) for e in events] == [("total_mismatch", 50_000, 60_000)]

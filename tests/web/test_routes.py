@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.store import DeviceEntry
 from exporter.web import METRICS_CONTENT_TYPE, WebSettings, build_app
 from tests.web.conftest import (
     DOWN_TARGET,
@@ -193,3 +195,24 @@ def test_stylesheet_is_served(base_url: str) -> None:
     response = httpx.get(f"{base_url}/static/style.css")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
+
+
+def test_pages_show_the_running_total_after_a_wrap(fleet: list[DeviceEntry]) -> None:
+    """What the pages call the total is what /metrics and the bill use: the device's
+    value plus the wraps it made; the device's own value is shown beside it."""
+    entry = fleet[0]
+    counters = tuple(
+        dataclasses.replace(c, value=50, offset=2**24) if c.name == "total" else c
+        for c in entry.snapshot.counters
+    )
+    wrapped = dataclasses.replace(
+        entry, snapshot=dataclasses.replace(entry.snapshot, counters=counters)
+    )
+    service = FakeService([wrapped])
+    target = wrapped.snapshot.target
+    with serve(build_app(service, WebSettings())) as url:
+        landing = httpx.get(f"{url}/").text
+        device = httpx.get(f"{url}/device/{target}").text
+    assert "16,777,266" in landing.split(target, 1)[1].split("</tr>", 1)[0]
+    assert "16,777,266" in device
+    assert "(device: 50)" in device
