@@ -42,7 +42,13 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from exporter import __version__
-from exporter.model import LEVEL_STATES, RECEPTACLE_STATES, SUPPLY_STATES, Snapshot
+from exporter.model import (
+    LEVEL_STATES,
+    REACH_STATES,
+    RECEPTACLE_STATES,
+    SUPPLY_STATES,
+    Snapshot,
+)
 from exporter.readers.decode import ERROR_CONDITIONS
 
 __all__ = [
@@ -199,6 +205,13 @@ class _Family:
 _HELP: Final[Mapping[str, str]] = {
     "printer_up": "1 if the device answered its latest poll (SNMPv2-MIB system 1.3.6.1.2.1.1 "
     "first), else 0.",
+    "printer_reach_state": "How the latest poll reached the device, as a state set: up (SNMP "
+    "answered), snmp_refused (an SNMPv3 report refused the credential), snmp_silent (no SNMP "
+    "answer, but an ICMP echo reply), host_down (neither), no_answer (no SNMP answer, no echo "
+    "sent: ICMP off or not permitted).",
+    "printer_icmp_up": "1 if the ICMP echo sent beside the latest poll was answered, else 0; "
+    "absent when none was sent.",
+    "printer_icmp_rtt_seconds": "Mean round trip of the answered ICMP echoes of the latest poll.",
     "printer_info": "Device identity, value 1. manufacturer/model: IEEE 1284 device ID "
     "1.3.6.1.4.1.2699.1.2.1.2.1.1.3, hrDeviceDescr 1.3.6.1.2.1.25.3.2.1.3, sysDescr "
     "1.3.6.1.2.1.1.1; serial: prtGeneralSerialNumber 1.3.6.1.2.1.43.5.1.1.17, entPhysicalSerialNum "
@@ -325,6 +338,9 @@ UP = _dev("printer_up", "gauge")
 POLL_DURATION = _dev("printer_poll_duration_seconds", "gauge")
 LAST_SUCCESS = _dev("printer_last_poll_success_timestamp_seconds", "gauge")
 POLL_WARNINGS = _dev("printer_poll_warnings", "gauge")
+REACH_STATE = _dev("printer_reach_state", "gauge", "state")
+ICMP_UP = _dev("printer_icmp_up", "gauge")
+ICMP_RTT = _dev("printer_icmp_rtt_seconds", "gauge")
 INFO = _dev(
     "printer_info",
     "gauge",
@@ -468,6 +484,18 @@ def _poll(dev: _Device, add: _Add) -> None:
         add(POLL_WARNINGS, len(snap.warnings))
 
 
+def _reach(dev: _Device, add: _Add) -> None:
+    """Present also when the device did not answer: that is when it matters most."""
+    reach = dev.snap.reachability
+    if reach is None:
+        return
+    _state_set(add, REACH_STATE, REACH_STATES, reach.state)
+    if reach.icmp_sent:
+        add(ICMP_UP, 1.0 if reach.icmp_received else 0.0)
+    if reach.icmp_rtt_seconds is not None:
+        add(ICMP_RTT, reach.icmp_rtt_seconds)
+
+
 def _identity(dev: _Device, add: _Add) -> None:
     i = dev.snap.identity
     color = {True: "true", False: "false", None: ""}[i.color]
@@ -590,6 +618,7 @@ _GROUPS: Final[tuple[_Group, ...]] = (
         _poll_key,
         _poll,
     ),
+    _Group((REACH_STATE, ICMP_UP, ICMP_RTT), lambda dev: dev.snap.reachability, _reach),
     _Group((INFO,), _data_key("identity"), _answered(_identity)),
     _Group(
         (DEVICE_STATUS, PRINTER_STATUS, ERROR_CONDITION, COVER_STATUS, CONSOLE),

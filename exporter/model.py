@@ -39,6 +39,14 @@ LEVEL_STATES: tuple[SupplyState, ...] = tuple(
 """The states a consumable or a tray can be in."""
 AlertSeverity = Literal["critical", "warning", "warning_binary", "other"]
 CounterEventKind = Literal["decrease", "wrap", "total_mismatch"]
+ReachState = Literal["up", "snmp_refused", "snmp_silent", "host_down", "no_answer"]
+REACH_STATES: tuple[ReachState, ...] = (
+    "up",
+    "snmp_refused",
+    "snmp_silent",
+    "host_down",
+    "no_answer",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,16 @@ class ValueSource:
 
 
 @dataclass(frozen=True, slots=True)
+class Reachability:
+    """How this poll reached the device: SNMP, and an ICMP echo beside it (exporter/icmp.py)."""
+
+    state: ReachState
+    icmp_sent: int = 0
+    icmp_received: int = 0
+    icmp_rtt_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     target: str
     taken_at: str
@@ -190,6 +208,9 @@ class Snapshot:
     """Things the reader noticed about the agent (garbled values, truncated walks)."""
     sources: tuple[ValueSource, ...] = ()
     """Identity and status fields filled by a fallback (PJL), each with its source."""
+    reachability: Reachability | None = None
+    """Set by the poller: what answered (SNMP, ICMP), so a printer that is off is told
+    from one whose agent is silent. None where nothing pinged (a probe, the CLI)."""
 
     def counter(self, name: str) -> Counter | None:
         for counter in self.counters:

@@ -26,7 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from exporter.config import PjlConfig, PollConfig
+from exporter.config import IcmpConfig, PjlConfig, PollConfig
+from exporter.icmp import Echo, Pinger, reachability
 from exporter.ledger import MeterLedger
 from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
@@ -36,6 +37,7 @@ from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
     CredentialMemory,
     Credentials,
+    SnmpAuthError,
     SnmpClient,
     SnmpError,
     SnmpOptions,
@@ -116,6 +118,8 @@ class Poller:
         self.pjl_rule: PjlRule | None = None
         """Where PJL may fill what SNMP left empty; None (the default) means nowhere."""
         self._pjl = PjlClient()
+        self._icmp = IcmpConfig()
+        self._pinger: Pinger | None = Pinger()
         self._memory = CredentialMemory()
         self._wake = asyncio.Event()
         self.cycles_total = 0
@@ -150,6 +154,24 @@ class Poller:
         self.store.retain(unique)
         if joined:
             self._wake.set()
+
+    @property
+    def icmp(self) -> IcmpConfig:
+        return self._icmp
+
+    @icmp.setter
+    def icmp(self, settings: IcmpConfig) -> None:
+        """A reload that keeps the settings keeps the pinger, and with it what this
+        process learnt about ICMP sockets (no second warning)."""
+        if settings == self._icmp:
+            return
+        self._icmp = settings
+        if not settings.enabled:
+            self._pinger = None
+            return
+        still = self._pinger is None or self._pinger.available
+        self._pinger = Pinger(count=settings.count, timeout=settings.timeout)
+        self._pinger.available = still
 
     def in_force(self, target: PollTarget) -> bool:
         """Whether `target` is still in the poll set, with the same credential sets."""
@@ -217,6 +239,9 @@ class Poller:
         deadline = self._deadline()
         client: SnmpClient | None = None
         started = time.perf_counter()
+        pinger = self._pinger
+        echo = asyncio.create_task(pinger.ping(target.host)) if pinger else None
+        refused = False
         try:
             async with asyncio.timeout(deadline):
                 client = await self._connect(
@@ -230,11 +255,14 @@ class Poller:
                 read = await read_device(client, self.profiles, total_floor=floor)
         except SnmpError as exc:
             read = _failed(target, str(exc), started)
+            refused = isinstance(exc, SnmpAuthError)
         except TimeoutError:
             read = _failed(
                 target, f"{target.address}: poll exceeded its {deadline:g}s deadline", started
             )
+        snmp_answered = read.snapshot.reachable
         read = await self._pjl_fallback(target, read)
+        read = _with_reach(read, snmp_answered, refused, await echo if echo else None)
         if read.snapshot.target != target.address:
             # One key per device, however the transport spells the address.
             read = DeviceRead(
@@ -285,6 +313,13 @@ class Poller:
         poll = self._poll
         budget = poll.walk_timeout + 4 * poll.timeout * (poll.retries + 1)
         return max(poll.timeout, min(budget, poll.interval))
+
+
+def _with_reach(read: DeviceRead, answered: bool, refused: bool, echo: Echo | None) -> DeviceRead:
+    """The read with how it reached the device: SNMP's outcome (before any PJL fallback,
+    which answers on another port) and the echo beside it."""
+    reach = reachability(answered, refused, echo)
+    return DeviceRead(dataclasses.replace(read.snapshot, reachability=reach), read.readers)
 
 
 def _failed(target: PollTarget, error: str, started: float) -> DeviceRead:

@@ -12,12 +12,15 @@ The fixture yields the `Simulator` itself: `.host`, `.port`, `.endpoints`,
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+import exporter.icmp
 from demo.simulator import Simulator, V3User
 
 settings.register_profile(
@@ -63,3 +66,21 @@ def snmp_agent() -> Iterator[Simulator]:
         v3_empty_context=V3_COMMUNITY,
     ) as agent:
         yield agent
+
+
+@pytest.fixture(autouse=True)
+def _icmp_stays_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every poller pings its targets; in the tests an echo may only go to loopback, so a
+    test that polls a made-up address (with a fake SNMP client) can never ping it."""
+    send = exporter.icmp._send_echo
+
+    async def loopback_only(address: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            raise AssertionError(f"a test pinged a name, not an address: {address}") from None
+        if not ip.is_loopback:
+            raise AssertionError(f"a test pinged {address}, outside loopback")
+        return await send(address, *args, **kwargs)
+
+    monkeypatch.setattr(exporter.icmp, "_send_echo", loopback_only)

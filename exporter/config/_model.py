@@ -147,6 +147,17 @@ class PjlConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IcmpConfig:
+    """The ICMP echo sent beside each poll (exporter/icmp.py): it tells a printer that is
+    off from one whose SNMP is silent. Polled targets only: ICMP never sweeps."""
+
+    enabled: bool = True
+    count: int = 1
+    timeout: float = 1.0
+    """How long each echo waits for its reply."""
+
+
+@dataclass(frozen=True, slots=True)
 class PrivacyConfig:
     """Whether and how the `target` text is masked wherever it leaves the exporter."""
 
@@ -211,6 +222,7 @@ class Config:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     poll: PollConfig = field(default_factory=PollConfig)
     pjl: PjlConfig = field(default_factory=PjlConfig)
+    icmp: IcmpConfig = field(default_factory=IcmpConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     shard: Shard = field(default_factory=Shard)
     web: WebConfig = field(default_factory=WebConfig)

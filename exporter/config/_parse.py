@@ -22,6 +22,7 @@ from exporter.config._model import (
     SNMP_PORT,
     Config,
     DiscoveryConfig,
+    IcmpConfig,
     PjlConfig,
     PollConfig,
     PrivacyConfig,
@@ -101,6 +102,11 @@ _PJL: dict[str, Converter] = {
     "port": parse_port,
     "timeout": _duration(0.1, 60),
 }
+_ICMP: dict[str, Converter] = {
+    "enabled": parse_bool,
+    "count": _int(1, 5),
+    "timeout": _duration(0.1, 10),
+}
 _TARGET_KEYS = ("address", "credentials", "name", "pjl")
 _RANGE_KEYS = ("range", "credentials", "pjl")
 _SECTIONS = (
@@ -114,6 +120,7 @@ _SECTIONS = (
     "profiles",
     "remote",
     "pjl",
+    "icmp",
 )
 _COMMON_CREDENTIAL_KEYS = ("name", "version")
 _V1_KEYS = ("community", "community_file")
@@ -172,6 +179,8 @@ class _Parser(Checker):
                 kwargs[key] = parse(raw[key])
         if "pjl" in raw:
             kwargs["pjl"] = self.pjl(raw["pjl"], kwargs.get("poll", PollConfig()))
+        if "icmp" in raw:
+            kwargs["icmp"] = self.icmp(raw["icmp"])
         return Config(**kwargs)
 
     # --- credentials -------------------------------------------------------------
@@ -457,6 +466,13 @@ class _Parser(Checker):
             limit = f"less than poll.interval ({format_duration(poll.interval)})"
             self.add("pjl.timeout", f"must be {limit}. Got: {show(raw['timeout'])}")
         return pjl
+
+    def icmp(self, value: object) -> IcmpConfig:
+        """Whether, and how, each poll sends an ICMP echo beside its SNMP read."""
+        raw = self.mapping(value, "icmp", _ICMP)
+        if raw is None:
+            return IcmpConfig()
+        return IcmpConfig(**self.fields(raw, "icmp", _ICMP))
 
     def poll(self, value: object) -> PollConfig:
         raw = self.mapping(value, "poll", _POLL)

@@ -414,9 +414,19 @@ def moment(at: float, now: float) -> When:
     return When(ago, when.isoformat(timespec="seconds"), when.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
+_DOWN_WORDS: Final = {
+    "host_down": ("Host down", "no answer to SNMP or ping: off, unplugged or moved"),
+    "snmp_silent": ("SNMP silent", "answers ping, not SNMP: agent off or a wrong community"),
+    "snmp_refused": ("Credential refused", "the agent refused the SNMPv3 credentials"),
+}
+"""What a technician needs before driving out: which of these the poll saw (exporter/icmp.py)."""
+
+
 def _status(snap: Snapshot) -> tuple[str, str, str]:
     if not snap.reachable:
-        return "down", "Down", snap.error or "no answer"
+        reach = snap.reachability.state if snap.reachability else "no_answer"
+        label, why = _DOWN_WORDS.get(reach, ("Down", ""))
+        return "down", label, " · ".join(t for t in (why, snap.error or "no answer") if t)
     errors = snap.status.errors
     severe = sorted(SEVERE_ERRORS.intersection(errors))
     critical = [a for a in snap.alerts if a.severity == "critical"]

@@ -166,3 +166,12 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+def silent_agent_alert() -> str:
+    """The alert for a loopback target with no SNMP agent behind it: the host answers ping,
+    so an exporter that may send ICMP says PrinterSnmpUnreachable; one that may not (no root,
+    no ping_group_range for its group) cannot tell and says PrinterDown."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ping_group_range").read_text().split())
+    may_ping = os.geteuid() == 0 or low <= os.getegid() <= high
+    return "PrinterSnmpUnreachable" if may_ping else "PrinterDown"

@@ -33,6 +33,7 @@ from tests.e2e.processes import (
     WebhookReceiver,
     fast_rules,
     require_binaries,
+    silent_agent_alert,
     wait_for,
 )
 from tests.oracle import FIXTURES
@@ -260,7 +261,7 @@ def test_alerts_reach_the_webhook_routed_by_severity(stack: dict[str, Any]) -> N
         ("/team", "PrinterTonerLow", target["color_mfp"]),
         ("/team", "PrinterPaperOut", target["critical_mfp"]),
         ("/team", "PrinterPaperJam", target["sentinels"]),
-        ("/team", "PrinterDown", stack["dead"]),
+        ("/team", silent_agent_alert(), stack["dead"]),  # loopback answers ping
     }
     got = _wait(
         stack,

@@ -238,7 +238,7 @@ ERRORS = [
     (
         "intervall: 1m\n",
         "intervall: unknown key; expected one of credentials, targets, discovery, poll, privacy,"
-        " shard, web, profiles, remote, pjl",
+        " shard, web, profiles, remote, pjl, icmp",
     ),
     ("polll: {}\n", "polll: unknown key (did you mean 'poll'?)"),
     ("poll: {intervall: 1m}\n", "poll.intervall: unknown key (did you mean 'interval'?)"),

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.model import Reachability, ReachState
 from exporter.store import DeviceEntry
 from exporter.web import METRICS_CONTENT_TYPE, WebSettings, build_app
 from tests.web.conftest import (
@@ -216,3 +217,16 @@ def test_pages_show_the_running_total_after_a_wrap(fleet: list[DeviceEntry]) -> 
     assert "16,777,266" in landing.split(target, 1)[1].split("</tr>", 1)[0]
     assert "16,777,266" in device
     assert "(device: 50)" in device
+
+
+@pytest.mark.parametrize(
+    ("state", "label"),
+    [("host_down", "Host down"), ("snmp_silent", "SNMP silent"), ("snmp_refused", "Credential")],
+)
+def test_a_down_printer_says_why(fleet: list[DeviceEntry], state: ReachState, label: str) -> None:
+    (down,) = [e for e in fleet if e.snapshot.target == DOWN_TARGET]
+    snap = dataclasses.replace(down.snapshot, reachability=Reachability(state))
+    service = FakeService([dataclasses.replace(down, snapshot=snap)])
+    with serve(build_app(service, WebSettings())) as url:
+        row = httpx.get(f"{url}/").text.split(DOWN_TARGET, 1)[1].split("</tr>", 1)[0]
+    assert label in row
