@@ -1,11 +1,14 @@
 """dashboards/: importable Grafana JSON whose queries read only what the exporter emits.
 
-Checks that need only Python: the structure Grafana needs to import a dashboard as
+Checks that need only Python: the JSON is what `dashboards/generate.py` builds (the code
+is where dashboards are edited), the structure Grafana needs to import a dashboard as
 is, one `${DS_PROMETHEUS}` data source throughout, unique panel ids, a layout that
-fits the 24-column grid, and every metric name in a query present in
-`exporter.metrics.METRIC_NAMES`. With promtool (see test_alert_rules), every query
-must also parse as PromQL: they go into a temporary rules file as recording rules,
-Grafana's variables replaced by plain values, and `promtool check rules` judges them.
+fits the 24-column grid, the shared variables on every dashboard, and every metric name
+in a query present in `exporter.metrics.METRIC_NAMES`, pull_sync's own collector, or the
+recording rules of alert_rules/printer.rules.yml. With promtool (see test_alert_rules),
+every query must also parse as PromQL: they go into a temporary rules file as recording
+rules, Grafana's variables replaced by plain values, and `promtool check rules` judges
+them. tests/e2e/test_dashboard_queries.py runs them on a real Prometheus.
 """
 
 from __future__ import annotations
@@ -19,14 +22,24 @@ from typing import Any
 import pytest
 import yaml
 
+from dashboards.generate import BUILDERS, stale
 from exporter.metrics import METRIC_NAMES
-from tests.unit.test_alert_rules import metric_names_in, run_promtool
+from tests.unit.test_alert_rules import RULES, metric_names_in, pull_sync_metric_names, run_promtool
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 EXTRA_NAMES = {"ALERTS"}
 """Prometheus's own series a dashboard may read besides ours."""
+RECORDED = {
+    rule["record"]
+    for group in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    for rule in group["rules"]
+    if "record" in rule
+}
+"""The recording rules a dashboard may read (the days-to-empty forecast)."""
+SHARED_VARIABLES = ["DS_PROMETHEUS", "job", "site", "location", "manufacturer", "model", "target"]
+"""Every dashboard's variables, in this order (each narrows the next)."""
 
 GRAFANA_VARIABLES = {
     "$__rate_interval": "5m",
@@ -34,9 +47,16 @@ GRAFANA_VARIABLES = {
     "$__range": "1d",
     "${__range}": "1d",
     "$job": ".*",
+    "$site": ".*",
+    "$location": ".*",
+    "$manufacturer": ".*",
+    "$model": ".*",
+    "$pull_sync_job": ".*",
     "$target": "127.0.0.1:161",
 }
-_LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*\w+\)$")
+_VARIABLE_QUERY = re.compile(
+    r"^(?:label_values\((?P<selector>.+),\s*\w+\)|query_result\((?P<expr>.+)\))$", re.DOTALL
+)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -58,9 +78,9 @@ def queries(doc: dict[str, Any]) -> Iterator[str]:
             yield target["expr"]
     for variable in doc["templating"]["list"]:
         if variable["type"] == "query":
-            match = _LABEL_VALUES.match(variable["query"]["query"])
+            match = _VARIABLE_QUERY.match(variable["query"]["query"])
             assert match, variable["query"]
-            yield match["selector"]
+            yield match["selector"] or match["expr"]
 
 
 def plain(expr: str) -> str:
@@ -76,8 +96,70 @@ def dashboard(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(path)
 
 
-def test_both_dashboards_exist() -> None:
-    assert {path.stem for path in DASHBOARDS} == {"printer-fleet", "printer-device"}
+def test_every_dashboard_exists() -> None:
+    assert {path.stem for path in DASHBOARDS} == {
+        "printer-fleet",
+        "printer-device",
+        "printer-supplies",
+        "printer-billing",
+        "printer-exporter-health",
+    }
+    assert {path.stem for path in DASHBOARDS} == set(BUILDERS)
+
+
+def test_json_is_what_the_generator_builds() -> None:
+    assert stale() == [], "edit dashboards/*.py, then run python -m dashboards.generate"
+
+
+def test_uid_is_the_file_name() -> None:
+    for path in DASHBOARDS:
+        assert load(path)["uid"] == path.stem
+
+
+def test_shared_variables(dashboard: dict[str, Any]) -> None:
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert list(variables)[: len(SHARED_VARIABLES)] == SHARED_VARIABLES
+    for name in SHARED_VARIABLES[1:-1]:
+        # All must also match a series without the label (a single site has no `site`).
+        assert variables[name]["includeAll"], name
+        assert variables[name]["allValue"] == ".*", name
+    target = variables["target"]
+    assert target["query"]["query"].startswith("query_result(label_join(printer_info")
+    assert "(?<text>" in target["regex"]
+    assert "(?<value>" in target["regex"]
+    one_device = dashboard["uid"] == "printer-device"
+    assert target["multi"] is not one_device
+
+
+def test_target_picker_shows_name_and_model() -> None:
+    """The picker's regex, run the way Grafana runs it on a query_result line."""
+    doc = load(ROOT / "dashboards" / "printer-fleet.json")
+    (target,) = [v for v in doc["templating"]["list"] if v["name"] == "target"]
+    pattern = target["regex"].strip("/")
+    python_pattern = pattern.replace("(?<", "(?P<")  # JavaScript's named groups, in Python
+    line = (
+        'printer_info{device="reception · ECOSYS P3145dn · 10.0.0.7:161",instance="a:9269",'
+        'job="printers",model="ECOSYS P3145dn",name="reception",target="10.0.0.7:161"}'
+        " 1 1700000000000"
+    )
+    match = re.match(python_pattern, line)
+    assert match
+    assert match["text"] == "reception · ECOSYS P3145dn · 10.0.0.7:161"
+    assert match["value"] == "10.0.0.7:161"
+
+
+def test_every_query_obeys_the_variables(dashboard: dict[str, Any]) -> None:
+    """A panel that ignored a variable would show the whole fleet under a narrowed choice."""
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            if "pull_sync_" in expr:
+                assert 'job=~"$pull_sync_job"' in expr, expr
+            else:
+                assert '"$job"' in expr, expr
+            assert 'site=~"$site"' in expr, expr
+            if "target=~" in expr:  # per device, on a fleet dashboard: identity through a join
+                assert 'model=~"$model"' in expr, expr
 
 
 def test_importable_structure(dashboard: dict[str, Any]) -> None:
@@ -87,9 +169,13 @@ def test_importable_structure(dashboard: dict[str, Any]) -> None:
     assert isinstance(dashboard["schemaVersion"], int)
     assert dashboard["time"]["from"]
     assert dashboard["time"]["to"]
-    assert (
-        "__inputs" not in dashboard
-    )  # a data source variable instead: works imported or provisioned
+    # __inputs for the import wizard, a data source variable for file provisioning
+    (ds_input,) = dashboard["__inputs"]
+    assert (ds_input["name"], ds_input["type"], ds_input["pluginId"]) == (
+        "DS_PROMETHEUS",
+        "datasource",
+        "prometheus",
+    )
     (ds_var,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
     assert ds_var["name"] == "DS_PROMETHEUS"
     assert ds_var["query"] == "prometheus"
@@ -134,10 +220,12 @@ def test_panel_titles_and_descriptions(dashboard: dict[str, Any]) -> None:
 
 
 def test_queries_read_only_emitted_metrics(dashboard: dict[str, Any]) -> None:
+    known = METRIC_NAMES | pull_sync_metric_names() | EXTRA_NAMES | RECORDED
     for expr in queries(dashboard):
-        names = metric_names_in(expr) | {n for n in EXTRA_NAMES if re.search(rf"\b{n}\b", expr)}
+        extra = {n for n in EXTRA_NAMES | RECORDED if re.search(rf"(?<![\w:]){n}(?![\w:])", expr)}
+        names = metric_names_in(expr) | extra
         assert names, f"reads no metric: {expr}"
-        assert names <= METRIC_NAMES | EXTRA_NAMES, f"{names - METRIC_NAMES}: {expr}"
+        assert names <= known, f"{names - known}: {expr}"
 
 
 def test_device_dashboard_is_about_one_target() -> None:
