@@ -150,7 +150,7 @@ def _meters_supplies_trays() -> list[Row | At]:
                 " gives them.",
                 [
                     Query(
-                        f"(printer_supply_state{ONE} == 1) * on (target, supply)"
+                        f"(printer_supply_state{ONE} == 1) * on (site, job, instance, target, supply)"
                         " group_left (description, type, color, part_number, serial)"
                         f" printer_supply_info{ONE}"
                     )
@@ -175,7 +175,7 @@ def _meters_supplies_trays() -> list[Row | At]:
                 "Every input tray's state.",
                 [
                     Query(
-                        f"(printer_tray_state{ONE} == 1) * on (target, tray)"
+                        f"(printer_tray_state{ONE} == 1) * on (site, job, instance, target, tray)"
                         f" group_left (name, media) printer_tray_info{ONE}"
                     )
                 ],

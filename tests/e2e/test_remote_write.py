@@ -433,12 +433,6 @@ def test_fleet_dashboard_queries_return_every_site(stack: Stack) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alert_rules/ joins on (target) alone: two sites with the same printer address "
-    "make 5 rules fail with 'duplicate series for the match group'. Remove this mark when "
-    "the rules join on site too, as the dashboards do.",
-)
 def test_alert_rules_evaluate_over_every_site(stack: Stack) -> None:
     """The alert rules, run centrally, evaluate without error although two sites share a
     printer address: an error would silence that rule for the whole fleet."""
