@@ -150,7 +150,8 @@ def _meters_supplies_trays() -> list[Row | At]:
                 " gives them.",
                 [
                     Query(
-                        f"(printer_supply_state{ONE} == 1) * on (site, job, instance, target, supply)"
+                        f"(printer_supply_state{ONE} == 1)"
+                        " * on (site, job, instance, target, supply)"
                         " group_left (description, type, color, part_number, serial)"
                         f" printer_supply_info{ONE}"
                     )
