@@ -42,7 +42,6 @@ from exporter.config import (
     expand,
     format_host_port,
 )
-from exporter.metrics import DiscoveryStats
 from exporter.poller import PollTarget, first_of
 from exporter.readers import oids
 from exporter.readers.decode import (
@@ -55,6 +54,7 @@ from exporter.snmp.ber import GET_NEXT, Absent, BerError, decode_response
 from exporter.snmp.ber_encode import RequestTemplate
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.types import Oid, SnmpValue, format_oid, is_under
+from exporter.state import DiscoveryStats
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from exporter.config import IcmpConfig, PjlConfig, PollConfig
 from exporter.icmp import Echo, Pinger, reachability
 from exporter.ledger import MeterLedger
-from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
 from exporter.pjl import PjlClient, read_pjl
 from exporter.profiles import Database, meter_changes, total_mismatch, withhold_decreased
@@ -43,6 +42,7 @@ from exporter.snmp import (
     SnmpOptions,
     connect,
 )
+from exporter.state import TrafficCounts
 from exporter.store import DeviceEntry, SnapshotStore
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,13 @@ from exporter.config import (
 )
 from exporter.discovery import Discovery
 from exporter.ledger import MeterLedger
-from exporter.metrics import ExporterState, MetricsRenderer
+from exporter.metrics import (
+    EOF_LINE,
+    ExporterState,
+    MetricsRenderer,
+    format_families,
+    process_families,
+)
 from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget, snmp_options
 from exporter.profiles import ProfileError, default_database
@@ -178,14 +184,22 @@ class Service:
             self._state = (key, self._build_state())
         return self._state[1]
 
-    async def metrics_body(self) -> bytes:
-        """The exposition of the current state, rendered in a thread (the loop keeps polling).
+    async def metrics_body(self, *, openmetrics: bool = False) -> bytes:
+        """The exposition of the current state, rendered in a thread (the loop keeps polling),
+        and the exporter process's own families (CPU, memory, files), read now.
 
         `MetricsRenderer` returns the previous bytes for the same state object and
         re-formats only devices whose snapshot changed, so with `_prerender` keeping
         it current a scrape pays for at most a second's worth of polls.
         """
-        return await asyncio.to_thread(self._renderer.render, self.state())
+        body = await asyncio.to_thread(self._render, self.state(), openmetrics)
+        process = format_families(process_families(), openmetrics=openmetrics)
+        if openmetrics:
+            return body.removesuffix(EOF_LINE) + process + EOF_LINE
+        return body + process
+
+    def _render(self, state: ExporterState, openmetrics: bool) -> bytes:
+        return self._renderer.render(state, openmetrics=openmetrics)
 
     async def _prerender(self, stop: asyncio.Event) -> None:
         """Keep the render cache current as polls land, at most every `_RENDER_EVERY` s."""

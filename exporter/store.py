@@ -16,10 +16,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
 from exporter.readers.device import DeviceRead, ReaderRun
 from exporter.snmp.credentials import Credentials
+from exporter.state import TrafficCounts
 
 
 @dataclass(frozen=True, slots=True)

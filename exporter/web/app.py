@@ -38,6 +38,7 @@ from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -82,6 +83,13 @@ class ProbeRefused(ValueError):
     """
 
 
+def negotiate(accept: str | None) -> tuple[bool, str]:
+    """(OpenMetrics?, the content type), decided as client_python's `choose_encoder` does:
+    OpenMetrics when the scraper asks for it (Prometheus does, first), text 0.0.4 else."""
+    _, content_type = choose_encoder(accept or "")
+    return content_type.startswith("application/openmetrics-text"), content_type
+
+
 class WebService(Protocol):
     """What the web app needs from the running exporter; the service implements it.
 
@@ -93,8 +101,8 @@ class WebService(Protocol):
         """Everything `/metrics` shows, built from the store now."""
         ...
 
-    async def metrics_body(self) -> bytes:
-        """The `/metrics` body for the current state.
+    async def metrics_body(self, *, openmetrics: bool = False) -> bytes:
+        """The `/metrics` body for the current state, in text 0.0.4 or OpenMetrics.
 
         The service owns rendering so that it can keep the render cache warm in
         the background as polls land: a scrape then formats only the devices
@@ -244,7 +252,9 @@ class _Handlers:
         return self.page("not_found.html", 404, what="No page at this address.")
 
     async def metrics(self, request: Request) -> Response:
-        return Response(await self.service.metrics_body(), media_type=METRICS_CONTENT_TYPE)
+        openmetrics, content_type = negotiate(request.headers.get("accept"))
+        body = await self.service.metrics_body(openmetrics=openmetrics)
+        return Response(body, media_type=content_type)
 
     async def healthy(self, request: Request) -> Response:
         return PlainTextResponse("OK")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from demo.simulator import Simulator, free_tcp_port
 from exporter.cli import main as cli_main
@@ -174,6 +175,19 @@ def test_serve_without_a_config_polls_nothing_and_is_ready(tmp_path: Path) -> No
             "# TYPE printer_up", ""
         )
         assert "printer_exporter_build_info" in body
+        assert "process_resident_memory_bytes" in body  # the exporter's own process
+        assert "python_info{" in body
+        # Prometheus asks for OpenMetrics first: it gets OpenMetrics, whole and parseable.
+        prometheus_accept = (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )
+        response = httpx.get(f"{base}/metrics", headers={"accept": prometheus_accept}, timeout=5)
+        assert response.headers["content-type"].startswith("application/openmetrics-text")
+        assert response.text.endswith("# EOF\n")
+        assert response.text.count("# EOF") == 1
+        names = {f.name for f in text_string_to_metric_families(response.text)}  # type: ignore[no-untyped-call]
+        assert {"printer_exporter_build_info", "process_cpu_seconds"} <= names
     finally:
         assert _stop(proc) == 0
     log = (tmp_path / "log").read_text()

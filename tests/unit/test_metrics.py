@@ -30,9 +30,9 @@ from exporter.metrics import (
     MetricsRenderer,
     SnapshotCollector,
     TrafficCounts,
-    _go_float,
     render,
 )
+from exporter.metrics.text import _go_float
 from exporter.model import Alert, Counter, Cover, Identity, Snapshot, Status, Supply, Tray
 from exporter.readers.decode import ERROR_CONDITIONS
 from exporter.readers.device import ReaderRun
@@ -650,6 +650,18 @@ def test_cached_renderer_is_byte_equal_to_the_reference() -> None:
     for step, state in enumerate(nasty_fleet()):
         assert renderer.render(state) == render(state), f"step {step}"
         assert b"".join(renderer.render_chunks(state)) == render(state), f"step {step} again"
+
+
+def test_cached_openmetrics_is_byte_equal_to_client_pythons() -> None:
+    """One cache serves both formats: switching between them never serves stale text."""
+    renderer = MetricsRenderer()
+    for step, state in enumerate(nasty_fleet()):
+        for openmetrics in (True, False, True):
+            want = render(state, openmetrics=openmetrics)
+            assert renderer.render(state, openmetrics=openmetrics) == want, f"step {step}"
+    body = render(ExporterState(snapshots=(full_snapshot(UP_TARGET),)), openmetrics=True)
+    assert body.endswith(b"# EOF\n")
+    assert b"# TYPE printer_pages counter\nprinter_pages_total{" in body
 
 
 @given(st.integers(min_value=-(2**70), max_value=2**70) | st.floats())

@@ -110,8 +110,8 @@ class FakeService:
     reloads: int = 0
     probes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    async def metrics_body(self) -> bytes:
-        return render(self.state())
+    async def metrics_body(self, *, openmetrics: bool = False) -> bytes:
+        return render(self.state(), openmetrics=openmetrics)
 
     def state(self) -> ExporterState:
         return ExporterState(
