@@ -25,6 +25,7 @@ from exporter import discovery
 from exporter.config import expand
 from exporter.readers import oids
 from exporter.snmp import community
+from exporter.snmp import sweep as snmp_sweep
 from exporter.snmp.ber import RESPONSE, decode_message
 from exporter.snmp.ber_encode import encode_message, encode_value
 from exporter.snmp.types import Oid
@@ -43,7 +44,7 @@ def host(n: int) -> str:
 
 
 class FakeTransport(asyncio.DatagramTransport):
-    def __init__(self, network: FakeNetwork, protocol: discovery._SweepProtocol) -> None:
+    def __init__(self, network: FakeNetwork, protocol: snmp_sweep._SweepProtocol) -> None:
         super().__init__()
         self._network = network
         self._protocol = protocol
@@ -83,8 +84,8 @@ class FakeNetwork:
     _held: dict[str, Callable[[], None]] = field(default_factory=dict)
 
     async def endpoint(
-        self, factory: Callable[[], discovery._SweepProtocol], *, family: int = 0, **_: Any
-    ) -> tuple[FakeTransport, discovery._SweepProtocol]:
+        self, factory: Callable[[], snmp_sweep._SweepProtocol], *, family: int = 0, **_: Any
+    ) -> tuple[FakeTransport, snmp_sweep._SweepProtocol]:
         self.families.append(family)
         protocol = factory()
         return FakeTransport(self, protocol), protocol
@@ -140,7 +141,7 @@ async def test_state_stays_within_the_window_and_retries_are_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A /20 through a 1,024-address window, two communities, one retry."""
-    monkeypatch.setattr(discovery, "_WINDOW", 1024)
+    monkeypatch.setattr(snmp_sweep, "_WINDOW", 1024)
     fake = FakeNetwork(
         agents={
             host(10): ("b", PRINTER),  # answers the second community only
@@ -191,7 +192,7 @@ async def test_state_stays_within_the_window_and_retries_are_kept(
 
 async def test_memory_of_a_slash16_is_that_of_its_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """tracemalloc's peak over a /16, window 1,024: far below what listing the range costs."""
-    monkeypatch.setattr(discovery, "_WINDOW", 1024)
+    monkeypatch.setattr(snmp_sweep, "_WINDOW", 1024)
     fake = FakeNetwork(record=False)
     # What the range costs as a list of strings (49 bytes a str object, 8 a list slot).
     listed = sum(49 + len(str(a)) + 8 for a in expand(["127.64.0.0/16"]))

@@ -11,9 +11,10 @@ import time
 import pytest
 
 from exporter.config import expand, parse_config
-from exporter.discovery import Discovery, _Bucket, classify
+from exporter.discovery import Discovery, classify
 from exporter.readers import oids
 from exporter.snmp.ber import Absent
+from exporter.snmp.sweep import _Bucket
 
 HR_TYPE_ROW = (*oids.HR_DEVICE_TYPE, 1)
 NETWORK_DEVICE = (1, 3, 6, 1, 2, 1, 25, 3, 1, 4)
