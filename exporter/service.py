@@ -44,11 +44,17 @@ from exporter.profiles import ProfileError, default_database
 from exporter.readers.device import read_device
 from exporter.snmp import TRANSPORT_STATS, SnmpError, connect
 from exporter.store import DeviceEntry, SnapshotStore
-from exporter.web.app import ProbeRefused
 
 log = logging.getLogger(__name__)
 
 _RENDER_EVERY = 1.0
+
+
+class ProbeRefused(ValueError):
+    """The service will not probe this target (not allowed by the config, or malformed).
+
+    The message is one line, shown to the HTTP client as the reason for a 400.
+    """
 
 
 class Service:

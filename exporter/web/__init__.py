@@ -13,9 +13,9 @@ the documented values. See docs/web.md.
 
 from __future__ import annotations
 
+from exporter.service import ProbeRefused
 from exporter.web.app import (
     METRICS_CONTENT_TYPE,
-    ProbeRefused,
     WebService,
     WebSettings,
     build_app,

@@ -21,7 +21,7 @@ Why `uvicorn_config` and not `build_app` takes the web config: the same call
 that turns on TLS also wraps the app in basic auth and the configured headers,
 so a server cannot be started with the config's TLS but without its users.
 
-Errors: `ProbeRefused(ValueError)` is the one exception of this module, raised
+Errors: `exporter.service.ProbeRefused(ValueError)`, raised
 by a `WebService` and turned into HTTP 400 here. (`TooManyReloads`, from
 `exporter.web.limits`, becomes HTTP 429.)
 """
@@ -50,6 +50,7 @@ from exporter import __version__
 from exporter.metrics import ExporterState, render
 from exporter.model import Snapshot
 from exporter.readers.decode import SEVERE_ERRORS
+from exporter.service import ProbeRefused
 from exporter.store import DeviceEntry
 from exporter.web.clients import client_host, cross_origin, snapshot_api_allowed
 from exporter.web.limits import BodyLimitMiddleware, ReloadGate, TooManyReloads, WebLimits
@@ -74,13 +75,6 @@ _PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
 }
 """Pages show agent-supplied text: even if escaping ever failed, no script would run."""
-
-
-class ProbeRefused(ValueError):
-    """The service will not probe this target (not allowed by the config, or malformed).
-
-    The message is one line, shown to the HTTP client as the reason for a 400.
-    """
 
 
 def negotiate(accept: str | None) -> tuple[bool, str]:

@@ -15,10 +15,9 @@ from exporter.cli import main as cli_main
 from exporter.config import PollConfig, parse_config
 from exporter.discovery import Discovery, sweep
 from exporter.poller import Poller, PollTarget
-from exporter.service import Service
+from exporter.service import ProbeRefused, Service
 from exporter.snmp import community
 from exporter.store import SnapshotStore
-from exporter.web.app import ProbeRefused
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,8 @@ import pytest
 from demo.simulator import free_udp_port
 from exporter.config import Config, parse_config
 from exporter.discovery import Found
-from exporter.service import Service
+from exporter.service import ProbeRefused, Service
 from exporter.snmp import community
-from exporter.web.app import ProbeRefused
 
 pytestmark = pytest.mark.integration
 
