@@ -11,23 +11,40 @@ poll of every printer found:
 Counts are SNMP UDP payloads as the exporter sent and received them (add 28
 bytes per packet for IPv4 and UDP headers on the wire; the table does).
 Loopback only: the addresses are in 127.4.0.0/24.
+
+Then what the embedded web server reader (EWS, opt-in) adds per device per poll,
+against the hand-written fixture pages served on 127.0.0.1 (tests/ews_server.py):
+HTTP requests, connections, and TCP payload bytes each way as counted by a relay
+between the exporter and the server (headers, and TLS handshake and records,
+included; IP and TCP headers not), for an HP whose SNMP
+answered (EWS reads only the gaps), an HP and a Brother whose SNMP is off, and the
+HP over pinned TLS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import ssl
 import sys
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from typing import Any
 
 from demo.simulator import Simulator, free_udp_port
-from exporter.config import PollConfig
+from exporter.config import EwsSettings, PollConfig, TlsPin
 from exporter.discovery import sweep
+from exporter.ews import EwsClient, read_ews
+from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget
+from exporter.profiles import default_database
+from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp import community
+from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import SnapshotStore
+from tests.ews_server import page, serving
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 NETWORK = IPv4Network("127.4.0.0/24")
@@ -73,6 +90,114 @@ async def measure(addresses: list[IPv4Address], port: int) -> tuple[Load, Load, 
     return discovery, polling, len(found.found)
 
 
+HP_PAGES = {
+    "/DevMgmt/ProductUsageDyn.xml": page("hp/ProductUsageDyn.xml"),
+    "/DevMgmt/ConsumableConfigDyn.xml": page("hp/ConsumableConfigDyn.xml"),
+    "/DevMgmt/ProductConfigDyn.xml": page("hp/ProductConfigDyn.xml"),
+}
+BROTHER_PAGES = {"/etc/mnt_info.csv": page("brother/mnt_info.csv", "text/csv")}
+
+
+async def ews_case(
+    name: str, routes: dict[str, Any], read: DeviceRead, profile: str, tls: bool
+) -> dict[str, Any]:
+    context, pin = _tls() if tls else (None, None)
+    async with serving(routes, context) as server, _Relay(server.port) as relay:
+        settings = EwsSettings(
+            scheme="https" if tls else "http",
+            port=relay.port,
+            timeout=10.0,
+            max_page_bytes=2 * 1024 * 1024,
+            max_redirects=3,
+            https_upgrade=False,
+            tls_fingerprint=pin,
+            profile=profile,
+        )
+        done, fetched = await read_ews(
+            read, "127.0.0.1", settings, EwsClient(), default_database().get
+        )
+    filled = len(done.snapshot.counters) - len(read.snapshot.counters)
+    traffic = fetched.traffic if fetched else None
+    return {
+        "case": name,
+        "pages": [r.target for r in server.requests],
+        "requests": traffic.requests if traffic else 0,
+        "connections": traffic.connections if traffic else 0,
+        "tcp_bytes_sent": relay.up,
+        "tcp_bytes_received": relay.down,
+        "http_bytes_sent": traffic.bytes_sent if traffic else 0,
+        "http_bytes_received": traffic.bytes_received if traffic else 0,
+        "counters_added": filled,
+        "sources_added": len(done.snapshot.sources) - len(read.snapshot.sources),
+    }
+
+
+class _Relay:
+    """A TCP relay on loopback that counts the bytes each way: what the wire carries."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.up = 0
+        self.down = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> _Relay:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if up:
+                        self.up += len(data)
+                    else:
+                        self.down += len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        try:
+            async with asyncio.timeout(30):
+                await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
+        except (TimeoutError, asyncio.CancelledError):  # the bench ending mid-connection
+            writer.close()
+
+
+def _tls() -> tuple[ssl.SSLContext, TlsPin]:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
+    return context, TlsPin("certificate", hashlib.sha256(der).digest())
+
+
+async def measure_ews() -> list[dict[str, Any]]:
+    values = load_snmprec(FIXTURES / "vendors" / "hp.snmprec")
+    hp = await read_device(MemoryClient(values, target="127.0.0.1:161"))
+    off = DeviceRead(Snapshot("127.0.0.1:161", "now", 0.0, False, error="no SNMP"), ())
+    return [
+        await ews_case("HP, SNMP answered (EWS for the gaps)", HP_PAGES, hp, "hp", False),
+        await ews_case("HP, SNMP off", HP_PAGES, off, "hp", False),
+        await ews_case("HP, SNMP off, pinned TLS", HP_PAGES, off, "hp", True),
+        await ews_case("Brother, SNMP off", BROTHER_PAGES, off, "brother", False),
+    ]
+
+
 def main() -> int:
     hosts = [str(NETWORK[10 + i]) for i in range(13)]
     port = free_udp_port(hosts)
@@ -101,7 +226,7 @@ def main() -> int:
                 ),
             }
         )
-    print(json.dumps({"bench": "network", "cases": rows}))
+    print(json.dumps({"bench": "network", "cases": rows, "ews": asyncio.run(measure_ews())}))
     return 0
 
 

@@ -26,12 +26,19 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from exporter.config import IcmpConfig, PjlConfig, PollConfig
+from exporter.config import EwsSettings, IcmpConfig, PjlConfig, PollConfig
+from exporter.ews import EwsClient, read_ews
 from exporter.icmp import Echo, Pinger, reachability
 from exporter.ledger import MeterLedger
 from exporter.model import Snapshot
 from exporter.pjl import PjlClient, read_pjl
-from exporter.profiles import Database, meter_changes, total_mismatch, withhold_decreased
+from exporter.profiles import (
+    Database,
+    default_database,
+    meter_changes,
+    total_mismatch,
+    withhold_decreased,
+)
 from exporter.readers.device import DeviceRead, read_device, utc_now
 from exporter.snmp import (
     CredentialMemory,
@@ -61,6 +68,10 @@ class PollTarget:
 
 PjlRule = Callable[[str, int], PjlConfig | None]
 """Whether and how a device polled at (host, port) may be read over PJL: `Config.pjl_allowed`."""
+
+EwsRule = Callable[[str, int], EwsSettings | None]
+"""Whether and how the web server of a device polled at (host, port) may be read:
+`Config.ews_allowed`."""
 
 Connect = Callable[
     [str, int, Sequence[Credentials], SnmpOptions, CredentialMemory], Awaitable[SnmpClient]
@@ -118,6 +129,9 @@ class Poller:
         self.pjl_rule: PjlRule | None = None
         """Where PJL may fill what SNMP left empty; None (the default) means nowhere."""
         self._pjl = PjlClient()
+        self.ews_rule: EwsRule | None = None
+        """Where the embedded web server may fill what SNMP left empty; None means nowhere."""
+        self._ews = EwsClient()
         self._icmp = IcmpConfig()
         self._pinger: Pinger | None = Pinger()
         self._memory = CredentialMemory()
@@ -262,6 +276,7 @@ class Poller:
             )
         snmp_answered = read.snapshot.reachable
         read = await self._pjl_fallback(target, read)
+        read = await self._ews_fallback(target, read)
         read = _with_reach(read, snmp_answered, refused, await echo if echo else None)
         if read.snapshot.target != target.address:
             # One key per device, however the transport spells the address.
@@ -285,6 +300,20 @@ class Poller:
         if settings is None or not self.in_force(target):
             return read
         return await read_pjl(read, target.host, settings.port, self._pjl, settings.timeout)
+
+    async def _ews_fallback(self, target: PollTarget, read: DeviceRead) -> DeviceRead:
+        """SNMP (and PJL) first; the web server only for the gaps its profile's `ews:` pages
+        can fill, only where the config enables it (exporter/ews/fallback.py), within
+        `ews.timeout` of its own."""
+        settings = self.ews_rule(target.host, target.port) if self.ews_rule else None
+        if settings is None or not self.in_force(target):
+            return read
+        database = self.profiles or default_database()
+        floor = self.ledger.running(target.address, "total")
+        read, _ = await read_ews(
+            read, target.host, settings, self._ews, database.get, total_floor=floor
+        )
+        return read
 
     def _check_meters(self, read: DeviceRead) -> DeviceRead:
         """Compare this read's meters with the device's last; withhold any that went down,

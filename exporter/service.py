@@ -102,6 +102,7 @@ class Service:
         default_database.cache_clear()
         self.poller.profiles = default_database(config.profiles.override_dir)
         self.poller.pjl_rule = config.pjl_allowed
+        self.poller.ews_rule = config.ews_allowed
         self.poller.icmp = config.icmp
         self.config = config
         self.discovery.configure(config.discovery, config)

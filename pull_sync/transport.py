@@ -27,7 +27,7 @@ import base64
 import hashlib
 import hmac
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpcore
@@ -35,6 +35,13 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from exporter.corehttp import (
+    WrappingBackend,
+    core_request,
+    describe,
+    os_reason,
+    ssl_cause,
+)
 from pull_sync.config import ArchiveConfig
 from pull_sync.errors import ConfigError, PinMismatch, TlsError, TransientError
 
@@ -61,7 +68,7 @@ def archive_ssl_context(config: ArchiveConfig) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
     except (OSError, ssl.SSLError) as error:
-        problems.append(f"archive.ca_file: cannot load {cafile!r}: {_reason(error)}")
+        problems.append(f"archive.ca_file: cannot load {cafile!r}: {os_reason(error)}")
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if config.client_cert_file is not None and config.client_key_file is not None:
@@ -71,21 +78,11 @@ def archive_ssl_context(config: ArchiveConfig) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as error:
             problems.append(
                 f"archive.client_cert_file: cannot load {str(cert)!r} with {str(key)!r}:"
-                f" {_reason(error)}"
+                f" {os_reason(error)}"
             )
     if problems:
         raise ConfigError(problems, "archive TLS")
     return context
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
-        return f"certificate verify failed: {error.verify_message}"
-    if isinstance(error, ssl.SSLError):
-        return error.reason or str(error)
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
-    return str(error)
 
 
 class _PinningStream(httpcore.AsyncNetworkStream):
@@ -132,30 +129,14 @@ class _PinningStream(httpcore.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _PinningBackend(httpcore.AsyncNetworkBackend):
+class _PinningBackend(WrappingBackend):
     def __init__(self, pins: Sequence[bytes], host: str) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        super().__init__()
         self._pins = tuple(pins)
         self._host = host
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+    def wrap(self, stream: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
         return _PinningStream(stream, self._pins, self._host)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise TransientError("unix sockets are not used for the archive")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 class ArchiveTransport(httpx.AsyncBaseTransport):
@@ -195,21 +176,9 @@ class ArchiveTransport(httpx.AsyncBaseTransport):
             )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
+        core = core_request(request)
         try:
-            response = await self._pool.handle_async_request(core_request)
+            response = await self._pool.handle_async_request(core)
             try:
                 body = await self._read(response)
             finally:
@@ -219,9 +188,9 @@ class ArchiveTransport(httpx.AsyncBaseTransport):
                 f"timed out talking to the archive ({type(error).__name__})"
             ) from None
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as error:
-            if _ssl_cause(error) is not None:
-                raise TlsError(f"TLS with the archive failed: {_ssl_cause(error)}") from None
-            raise TransientError(f"cannot reach the archive: {_describe(error)}") from None
+            if ssl_cause(error) is not None:
+                raise TlsError(f"TLS with the archive failed: {ssl_cause(error)}") from None
+            raise TransientError(f"cannot reach the archive: {describe(error)}") from None
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
@@ -243,19 +212,3 @@ class ArchiveTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-def _ssl_cause(error: BaseException) -> str | None:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return _reason(current)
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0][:200]

@@ -33,6 +33,10 @@ from exporter.config._model import (
     DEFAULT_LISTEN_ADDRESS,
     Config,
     DiscoveryConfig,
+    EwsConfig,
+    EwsSettings,
+    EwsTarget,
+    HttpCredentials,
     IcmpConfig,
     PjlConfig,
     PollConfig,
@@ -41,6 +45,7 @@ from exporter.config._model import (
     RemoteConfig,
     SnapshotApiConfig,
     Target,
+    TlsPin,
     WebConfig,
 )
 from exporter.config._parse import parse_data
@@ -62,6 +67,10 @@ __all__ = [
     "Config",
     "ConfigError",
     "DiscoveryConfig",
+    "EwsConfig",
+    "EwsSettings",
+    "EwsTarget",
+    "HttpCredentials",
     "IPAddress",
     "IcmpConfig",
     "MaskMode",
@@ -73,6 +82,7 @@ __all__ = [
     "Shard",
     "SnapshotApiConfig",
     "Target",
+    "TlsPin",
     "WebConfig",
     "check_config",
     "check_remote",
@@ -175,6 +185,15 @@ def summarize(config: Config) -> list[str]:
             f"pjl: on for {_plural(pjl_targets, 'target')} and"
             f" {_plural(pjl_ranges, 'range')}, TCP port {config.pjl.port},"
             f" timeout {format_duration(config.pjl.timeout)}"
+        )
+    ews_targets = sum(target.ews is not None for target in config.targets)
+    ews_ranges = len(discovery.ews_ranges) if discovery.enabled else 0
+    if ews_targets or ews_ranges:
+        ews = config.ews
+        lines.append(
+            f"ews: on for {_plural(ews_targets, 'target')} and {_plural(ews_ranges, 'range')},"
+            f" {ews.scheme} by default, timeout {format_duration(ews.timeout)},"
+            f" {_plural(len(ews.credentials), 'credential set')}"
         )
     if config.shard.count > 1:
         lines.append(f"shard: {config.shard} (this exporter polls about 1/{config.shard.count})")

@@ -12,10 +12,12 @@ shows one.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from exporter.config._privacy import MaskMode, Shard, mask_target
 from exporter.config._values import format_host_port
@@ -32,6 +34,44 @@ site that turned `public` off never has the agent trying it."""
 DEFAULT_LISTEN_ADDRESS = ":9269"
 SNMP_PORT = 161
 PJL_PORT = 9100
+EWS_PORTS = {"http": 80, "https": 443}
+EwsScheme = Literal["http", "https"]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPin:
+    """A device's certificate (`certificate`) or public key (`spki`), pinned by its SHA-256:
+    what lets the EWS reader trust a self-signed printer certificate, for that device only."""
+
+    kind: Literal["certificate", "spki"]
+    digest: bytes
+
+    def __str__(self) -> str:
+        if self.kind == "certificate":
+            return "sha256:" + self.digest.hex(":").upper()
+        return "sha256/" + base64.b64encode(self.digest).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCredentials:
+    """A named user and password for a printer's web server (basic or digest auth)."""
+
+    name: str
+    username: str
+    password: Secret
+    auth: Literal["basic", "digest"] = "digest"
+
+
+@dataclass(frozen=True, slots=True)
+class EwsTarget:
+    """A target's own `ews:` keys; None means the `ews` section's value."""
+
+    scheme: EwsScheme | None = None
+    port: int | None = None
+    tls_fingerprint: TlsPin | None = None
+    credentials: str | None = None
+    profile: str | None = None
+    """The profile whose pages to read when SNMP cannot say which (it did not answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +85,8 @@ class Target:
     pjl: bool = False
     """Read PJL on the raw print port where SNMP leaves gaps. Off by default: a device
     that does not speak PJL may print what is sent there."""
+    ews: EwsTarget | None = None
+    """Read the embedded web server where SNMP leaves gaps; None (the default) means never."""
 
     @property
     def address(self) -> str:
@@ -71,6 +113,8 @@ class DiscoveryConfig:
     """Ranges written with their own `credentials`: only those sets are ever sent there."""
     pjl_ranges: tuple[AddressRange, ...] = ()
     """Ranges written with `pjl: true`: the printers found there may be read over PJL."""
+    ews_ranges: tuple[AddressRange, ...] = ()
+    """Ranges written with `ews: true`: the printers found there may be read over HTTP."""
 
     @property
     def enabled(self) -> bool:
@@ -93,31 +137,34 @@ class DiscoveryConfig:
             groups.setdefault(self.credentials_of(span), []).append(span)
         return tuple((names, tuple(spans)) for names, spans in groups.items())
 
-    def credentials_for(self, host: str) -> tuple[str, ...] | None:
-        """The set names allowed for a device at `host`, found by discovery; None when
-        `host` is in no range or is excluded (discovery may send it nothing)."""
+    def range_of(self, host: str) -> AddressRange | None:
+        """The first range that holds `host`, or None when it is in none or is excluded:
+        what discovery may send a device is decided by that range alone."""
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
             return None
         if any(_within(span, ip) for span in self.exclude):
             return None
-        for span in self.ranges:
-            if _within(span, ip):
-                return self.credentials_of(span)
-        return None
+        return next((span for span in self.ranges if _within(span, ip)), None)
+
+    def credentials_for(self, host: str) -> tuple[str, ...] | None:
+        """The set names allowed for a device at `host`, found by discovery; None when
+        `host` is in no range or is excluded (discovery may send it nothing)."""
+        span = self.range_of(host)
+        return self.credentials_of(span) if span is not None else None
 
     def pjl_for(self, host: str) -> bool:
         """Whether a device at `host`, found by discovery, may be read over PJL: its range
         says `pjl: true` (overlapping ranges must agree, so the first one decides)."""
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        if any(_within(span, ip) for span in self.exclude):
-            return False
-        span = next((span for span in self.ranges if _within(span, ip)), None)
+        span = self.range_of(host)
         return span is not None and span in self.pjl_ranges
+
+    def ews_for(self, host: str) -> bool:
+        """Whether a device at `host`, found by discovery, may have its web server read:
+        its range says `ews: true` (overlapping ranges must agree, as for `pjl`)."""
+        span = self.range_of(host)
+        return span is not None and span in self.ews_ranges
 
 
 def _within(span: AddressRange, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -144,6 +191,42 @@ class PjlConfig:
     port: int = PJL_PORT
     timeout: float = 5.0
     """The whole exchange with one device: connect, ask, read every reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class EwsConfig:
+    """How embedded web servers are read where a target or a range enables it (nowhere by
+    default), and the named credentials a target may use there."""
+
+    scheme: EwsScheme = "https"
+    port: int | None = None
+    """None: 443 for https, 80 for http."""
+    timeout: float = 10.0
+    """Everything one device's pages may take in one poll: connect, TLS, every request."""
+    max_page_bytes: int = 2 * 1024 * 1024
+    """Per page, counted after decompression (a gzip bomb stops here)."""
+    max_redirects: int = 3
+    https_upgrade: bool = False
+    """Follow a redirect from http to https on the same host (port 443)."""
+    ca_file: Path | None = None
+    """CA certificates to verify printers' certificates with, besides the system's."""
+    credentials: tuple[HttpCredentials, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EwsSettings:
+    """How one device's web server is read: the `ews` section with the target's own keys."""
+
+    scheme: EwsScheme
+    port: int
+    timeout: float
+    max_page_bytes: int
+    max_redirects: int
+    https_upgrade: bool
+    ca_file: Path | None = None
+    tls_fingerprint: TlsPin | None = None
+    credentials: HttpCredentials | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +305,7 @@ class Config:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     poll: PollConfig = field(default_factory=PollConfig)
     pjl: PjlConfig = field(default_factory=PjlConfig)
+    ews: EwsConfig = field(default_factory=EwsConfig)
     icmp: IcmpConfig = field(default_factory=IcmpConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     shard: Shard = field(default_factory=Shard)
@@ -261,6 +345,38 @@ class Config:
         if port != self.discovery.port or not self.discovery.pjl_for(host):
             return None
         return self.pjl
+
+    def ews_allowed(self, host: str, port: int) -> EwsSettings | None:
+        """How the web server of the device polled at `host:port` may be read, or None: never.
+
+        The rule of `pjl_allowed`: a configured target only with its own `ews:`
+        (never a range's); any other device only when found on the discovery port
+        in a range with `ews: true`, and then with the section's settings alone.
+        """
+        address = format_host_port(host, port)
+        for target in self.targets:
+            if target.address == address:
+                return None if target.ews is None else self._ews_settings(target.ews)
+        if port != self.discovery.port or not self.discovery.ews_for(host):
+            return None
+        return self._ews_settings(EwsTarget())
+
+    def _ews_settings(self, own: EwsTarget) -> EwsSettings:
+        ews = self.ews
+        scheme = own.scheme or ews.scheme
+        by_name = {creds.name: creds for creds in ews.credentials}
+        return EwsSettings(
+            scheme=scheme,
+            port=own.port or ews.port or EWS_PORTS[scheme],
+            timeout=ews.timeout,
+            max_page_bytes=ews.max_page_bytes,
+            max_redirects=ews.max_redirects,
+            https_upgrade=ews.https_upgrade,
+            ca_file=ews.ca_file,
+            tls_fingerprint=own.tls_fingerprint,
+            credentials=by_name.get(own.credentials) if own.credentials else None,
+            profile=own.profile,
+        )
 
     def credential_sets(self, names: Sequence[str] = ()) -> tuple[Credentials, ...]:
         """The sets to try for a target or a sweep, in order: the named ones, or all.

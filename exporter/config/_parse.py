@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from exporter.config._checker import Checker, Converter
+from exporter.config._ews import check_targets, declared_names, parse_section, parse_target
 from exporter.config._load import ConfigError
 from exporter.config._model import (
     REMOTE_SETTINGS,
     SNMP_PORT,
     Config,
     DiscoveryConfig,
+    EwsTarget,
     IcmpConfig,
     PjlConfig,
     PollConfig,
@@ -107,8 +109,8 @@ _ICMP: dict[str, Converter] = {
     "count": _int(1, 5),
     "timeout": _duration(0.1, 10),
 }
-_TARGET_KEYS = ("address", "credentials", "name", "pjl")
-_RANGE_KEYS = ("range", "credentials", "pjl")
+_TARGET_KEYS = ("address", "credentials", "name", "pjl", "ews")
+_RANGE_KEYS = ("range", "credentials", "pjl", "ews")
 _SECTIONS = (
     "credentials",
     "targets",
@@ -120,6 +122,7 @@ _SECTIONS = (
     "profiles",
     "remote",
     "pjl",
+    "ews",
     "icmp",
 )
 _COMMON_CREDENTIAL_KEYS = ("name", "version")
@@ -148,6 +151,10 @@ def parse_data(data: object, source: str, base_dir: Path) -> Config:
 
 
 class _Parser(Checker):
+    ews_names: list[str]
+    """Credential names of the `ews` section, which targets' `ews.credentials` may name."""
+    ews_targets: dict[int, EwsTarget]
+
     def config(self, data: object) -> Config | None:
         if data is None:
             data = {}
@@ -162,6 +169,8 @@ class _Parser(Checker):
             names = _declared_names(raw["credentials"])
         else:
             names = [creds.name for creds in Config().credentials]
+        self.ews_names = declared_names(raw.get("ews"))
+        self.ews_targets = {}
         if "targets" in raw:
             kwargs["targets"] = self.targets(raw["targets"], names)
         if "discovery" in raw:
@@ -181,7 +190,11 @@ class _Parser(Checker):
             kwargs["pjl"] = self.pjl(raw["pjl"], kwargs.get("poll", PollConfig()))
         if "icmp" in raw:
             kwargs["icmp"] = self.icmp(raw["icmp"])
-        return Config(**kwargs)
+        if "ews" in raw:
+            kwargs["ews"] = parse_section(self, raw["ews"], kwargs.get("poll", PollConfig()))
+        config = Config(**kwargs)
+        check_targets(self, self.ews_targets, config.ews)
+        return config
 
     # --- credentials -------------------------------------------------------------
 
@@ -309,6 +322,11 @@ class _Parser(Checker):
             return None
         host_port = self.required(raw, path, "address", _target_address)
         extra = self.fields(raw, path, {"name": parse_text, "pjl": parse_bool})
+        ews = (
+            parse_target(self, raw["ews"], f"{path}.ews", self.ews_names) if "ews" in raw else None
+        )
+        if ews is not None:
+            self.ews_targets[int(path.removeprefix("targets[").rstrip("]"))] = ews
         credentials = (
             self.credential_names(raw["credentials"], f"{path}.credentials", names)
             if "credentials" in raw
@@ -322,6 +340,7 @@ class _Parser(Checker):
             credentials=credentials,
             name=extra.get("name"),
             pjl=extra.get("pjl", False),
+            ews=ews,
         )
 
     def discovery(self, value: object, names: list[str]) -> DiscoveryConfig:
@@ -337,9 +356,13 @@ class _Parser(Checker):
         largest = None if discovery.allow_large_ranges else LARGE_RANGE
         scoped: list[tuple[AddressRange, tuple[str, ...]]] = []
         pjl: list[AddressRange] = []
-        ranges = self.ranges(raw.get("ranges"), "discovery.ranges", largest, names, scoped, pjl)
+        ews: list[AddressRange] = []
+        ranges = self.ranges(
+            raw.get("ranges"), "discovery.ranges", largest, names, scoped, pjl, ews=ews
+        )
         exclude = self.ranges(raw.get("exclude"), "discovery.exclude", None, sweep=False)
         self.overlaps(ranges, dict(scoped), discovery.credentials, frozenset(pjl))
+        self.overlaps(ranges, {}, (), frozenset(ews), flag="ews")
         total = count_addresses(ranges, exclude)
         if total > discovery.max_addresses:
             self.add(
@@ -353,6 +376,7 @@ class _Parser(Checker):
             exclude=exclude,
             range_credentials=tuple(scoped),
             pjl_ranges=tuple(pjl),
+            ews_ranges=tuple(ews),
         )
 
     def ranges(
@@ -365,6 +389,7 @@ class _Parser(Checker):
         pjl: list[AddressRange] | None = None,
         *,
         sweep: bool = True,
+        ews: list[AddressRange] | None = None,
     ) -> tuple[AddressRange, ...]:
         """Range strings; with `scoped`, also `{range: ..., credentials: [...], pjl: true}`
         mappings, whose credential names are appended to `scoped` and, with `pjl: true`,
@@ -373,12 +398,13 @@ class _Parser(Checker):
         for index, item in enumerate(self.items(value, path)):
             where = f"{path}[{index}]"
             credentials: tuple[str, ...] = ()
-            with_pjl = False
+            with_pjl = with_ews = False
             if isinstance(item, dict) and scoped is not None:
                 raw = self.mapping(item, where, _RANGE_KEYS)
                 if raw is None:
                     continue
-                with_pjl = self.fields(raw, where, {"pjl": parse_bool}).get("pjl", False)
+                flags = self.fields(raw, where, {"pjl": parse_bool, "ews": parse_bool})
+                with_pjl, with_ews = flags.get("pjl", False), flags.get("ews", False)
                 if "credentials" in raw:
                     credentials = self.credential_names(
                         raw["credentials"], f"{where}.credentials", names or []
@@ -408,6 +434,8 @@ class _Parser(Checker):
                 scoped.append((span, credentials))
             if with_pjl and pjl is not None:
                 pjl.append(span)
+            if with_ews and ews is not None:
+                ews.append(span)
         return tuple(spans)
 
     def overlaps(
@@ -416,6 +444,8 @@ class _Parser(Checker):
         scoped: Mapping[AddressRange, tuple[str, ...]],
         default: tuple[str, ...],
         pjl: frozenset[AddressRange] = frozenset(),
+        *,
+        flag: str = "pjl",
     ) -> None:
         """Two ranges that share addresses must allow the same sets, and agree on `pjl`:
         otherwise which credentials an address may receive, and whether it is sent PJL,
@@ -445,7 +475,7 @@ class _Parser(Checker):
                 self.add(
                     "discovery.ranges",
                     f"{span.text!r} overlaps {reach.text!r} but only one of them has"
-                    " pjl: true; split the ranges or set pjl on both",
+                    f" {flag}: true; split the ranges or set {flag} on both",
                 )
             if (
                 reach is None

@@ -136,8 +136,14 @@ _NO_REMOTE_PJL = (
 )
 
 
+_NO_REMOTE_EWS = (
+    "may not be set remotely: reading a web server sends its credentials and trusts its"
+    " pinned certificate; enable it in the site's own file"
+)
+
+
 def _pjl_problems(checked: Config) -> list[str]:
-    """PJL is never switched on from afar: the site's own file is the only place for it."""
+    """PJL and EWS are never switched on from afar: the site's own file is the only place."""
     problems = [
         f"targets[{index}].pjl: {_NO_REMOTE_PJL}"
         for index, target in enumerate(checked.targets)
@@ -147,6 +153,16 @@ def _pjl_problems(checked: Config) -> list[str]:
         f"discovery.ranges[{index}].pjl: {_NO_REMOTE_PJL}"
         for index, span in enumerate(checked.discovery.ranges)
         if span in checked.discovery.pjl_ranges
+    ]
+    problems += [
+        f"targets[{index}].ews: {_NO_REMOTE_EWS}"
+        for index, target in enumerate(checked.targets)
+        if target.ews is not None
+    ]
+    problems += [
+        f"discovery.ranges[{index}].ews: {_NO_REMOTE_EWS}"
+        for index, span in enumerate(checked.discovery.ranges)
+        if span in checked.discovery.ews_ranges
     ]
     return problems
 

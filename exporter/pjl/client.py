@@ -28,12 +28,12 @@ This module does not decide where it may connect; `Config.pjl_allowed` does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from exporter.hostlock import HostLocks
 from exporter.pjl.errors import PjlClosed, PjlConnectError, PjlProtocolError, PjlTimeout
 from exporter.pjl.parse import (
     BEGIN,
@@ -70,8 +70,7 @@ class PjlClient:
 
     def __init__(self, limits: PjlLimits | None = None) -> None:
         self.limits = limits or PjlLimits()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
+        self._hosts = HostLocks()
 
     async def info(
         self,
@@ -92,7 +91,7 @@ class PjlClient:
         exchange = _Exchange(address, tuple(categories), echo, self.limits)
         writer: asyncio.StreamWriter | None = None
         try:
-            async with asyncio.timeout(limit), self._one_at_a_time(host):
+            async with asyncio.timeout(limit), self._hosts.hold(host):
                 exchange.started = True
                 reader, writer = await _connect(host, port, address)
                 writer.write(exchange.request)
@@ -106,21 +105,6 @@ class PjlClient:
             if writer is not None:
                 await _close(writer, clean=exchange.complete, wait=self.limits.close_timeout)
         return exchange.result(connected=writer is not None)
-
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, host: str) -> AsyncIterator[None]:
-        """Hold `host`'s lock; the lock is dropped once nobody uses or waits for it, so the
-        table holds only devices being read now."""
-        lock = self._locks.setdefault(host, asyncio.Lock())
-        self._users[host] = self._users.get(host, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[host] -= 1
-            if not self._users[host]:
-                del self._users[host]
-                del self._locks[host]
 
 
 class _Exchange:

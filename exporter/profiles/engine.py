@@ -476,11 +476,18 @@ def _derive(run: _Run, spec: DerivedCounter, color: bool | None) -> None:
     run.counters[spec.name] = Counter(spec.name, total, spec.unit, f"formula({' '.join(used)})")
 
 
+def part_meter_limit(total: int, total_floor: int | None = None) -> float:
+    """The most a part meter (mono, colour, per function) may count against a total of
+    `total` impressions: 2 % (+10) over it. `total_floor`, the total as last exposed with
+    its wraps, raises the bound right after the raw total wrapped."""
+    return max(total, total_floor or 0) * _GUARD_RATIO + _GUARD_SLACK
+
+
 def _guard(run: _Run) -> None:
     total = run.standard.get("total")
     if total is None or total.unit != "impressions":
         return
-    limit = max(total.value, run.total_floor) * _GUARD_RATIO + _GUARD_SLACK
+    limit = part_meter_limit(total.value, run.total_floor)
     for name in [n for n in run.counters if n in SUBSET_OF_TOTAL]:
         counter = run.counters[name]
         if counter.unit == "impressions" and counter.value > limit:

@@ -265,6 +265,62 @@ class SupplyQuirks:
     tables: tuple[SupplyTable, ...] = ()
 
 
+EwsFormat = Literal["xml", "html", "json", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class EwsValue:
+    """One value on an EWS page: a `select` path (the format's own, exporter/ews/documents.py)
+    or a `label` (HTML: the element after the one reading the label; CSV: a column)."""
+
+    selector: str
+    by_label: bool = False
+    transforms: tuple[Transform, ...] = ()
+
+    def __str__(self) -> str:
+        return f"label={self.selector}" if self.by_label else self.selector
+
+
+@dataclass(frozen=True, slots=True)
+class EwsCounter:
+    name: str
+    value: EwsValue
+    unit: str = "impressions"
+
+
+@dataclass(frozen=True, slots=True)
+class EwsSupplies:
+    """Cartridges listed on a page, one item each (`each`), matched to the snapshot's
+    supplies by colour (and type, when `type` is given): exactly one must fit."""
+
+    each: str
+    color: EwsValue
+    colors: Mapping[str, str] = field(default_factory=dict)
+    """The page's colour text (case ignored) -> the snapshot's colour name."""
+    type: EwsValue | None = None
+    types: Mapping[str, str] = field(default_factory=dict)
+    """The page's type text (case ignored) -> a supply type; unlisted types are skipped."""
+    part_number: EwsValue | None = None
+    serial: EwsValue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EwsPage:
+    path: str
+    """The page's path and query on the device (`/DevMgmt/ProductUsageDyn.xml`)."""
+    format: EwsFormat
+    counters: tuple[EwsCounter, ...] = ()
+    identity: Mapping[str, EwsValue] = field(default_factory=dict)
+    supplies: tuple[EwsSupplies, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EwsSpec:
+    """Where a maker's embedded web server shows what SNMP does not (opt-in per target)."""
+
+    pages: tuple[EwsPage, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     name: str
@@ -283,6 +339,8 @@ class Profile:
     supplies: SupplyQuirks = field(default_factory=SupplyQuirks)
     sources: tuple[str, ...] = ()
     extends: str | None = None
+    ews: EwsSpec | None = None
+    """Pages of the embedded web server read where SNMP left gaps (exporter/ews/)."""
 
 
 @dataclass(frozen=True, slots=True)

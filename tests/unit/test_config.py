@@ -238,7 +238,7 @@ ERRORS = [
     (
         "intervall: 1m\n",
         "intervall: unknown key; expected one of credentials, targets, discovery, poll, privacy,"
-        " shard, web, profiles, remote, pjl, icmp",
+        " shard, web, profiles, remote, pjl, ews, icmp",
     ),
     ("polll: {}\n", "polll: unknown key (did you mean 'poll'?)"),
     ("poll: {intervall: 1m}\n", "poll.intervall: unknown key (did you mean 'interval'?)"),
@@ -322,7 +322,7 @@ ERRORS = [
     ("targets: [{name: x}]\n", "targets[0].address: is required"),
     (
         "targets: [{address: 192.0.2.7, port: 161}]\n",
-        "targets[0].port: unknown key; expected one of address, credentials, name, pjl",
+        "targets[0].port: unknown key; expected one of address, credentials, name, pjl, ews",
     ),
     (
         "targets: [192.0.2.7, '192.0.2.7:161']\n",

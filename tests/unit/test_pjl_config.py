@@ -101,7 +101,8 @@ def test_a_range_may_set_pjl_without_credentials() -> None:
         ),
         (
             "discovery: {ranges: [{range: 192.0.2.0/28, pjl_port: 9100}]}",
-            "discovery.ranges[0].pjl_port: unknown key; expected one of range, credentials, pjl",
+            "discovery.ranges[0].pjl_port: unknown key;"
+            " expected one of range, credentials, pjl, ews",
         ),
         (
             "discovery: {ranges: [{range: 192.0.2.0/24, pjl: true}, 192.0.2.0/28]}",
