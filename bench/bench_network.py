@@ -19,6 +19,11 @@ between the exporter and the server (headers, and TLS handshake and records,
 included; IP and TCP headers not), for an HP whose SNMP
 answered (EWS reads only the gaps), an HP and a Brother whose SNMP is off, and the
 HP over pinned TLS.
+
+Last, the other two protocols beside SNMP: the ICMP echo each poll sends (on by default;
+icmplib's 56-byte payload, so 84 bytes each way with the ICMP and IPv4 headers), and PJL
+(opt-in) against the PJL responder of the tests (tests/pjl_responder.py): TCP payload
+each way for the INFO requests the fallback makes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ from demo.simulator import Simulator, free_udp_port
 from exporter.config import EwsSettings, PollConfig, TlsPin
 from exporter.discovery import sweep
 from exporter.ews import EwsClient, read_ews
+from exporter.icmp import Pinger
 from exporter.model import Snapshot
+from exporter.pjl import CATEGORIES, PjlClient
 from exporter.poller import Poller, PollTarget
 from exporter.profiles import default_database
 from exporter.readers.device import DeviceRead, read_device
@@ -45,12 +52,15 @@ from exporter.snmp import community
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import SnapshotStore
 from tests.ews_server import page, serving
+from tests.pjl_responder import Device, PjlResponder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 NETWORK = IPv4Network("127.4.0.0/24")
 HEADERS = 28
 """IPv4 (20) + UDP (8) bytes around every SNMP payload."""
 RECORDINGS = ("color_mfp", "mono_printer", "sentinels", "snmpv3")
+ICMP_PACKET = 84
+"""An echo as icmplib sends it: 56 bytes of payload, 8 of ICMP header, 20 of IPv4 header."""
 
 
 @dataclass
@@ -198,6 +208,40 @@ async def measure_ews() -> list[dict[str, Any]]:
     ]
 
 
+async def measure_icmp() -> dict[str, Any]:
+    """The echo beside one poll of one device (exporter/icmp.py), to a loopback address."""
+    echo = await Pinger(count=1, timeout=1.0).ping(str(NETWORK[10]))
+    if echo is None:
+        return {"sent": False, "why": "no ICMP socket may be opened here (not root)"}
+    return {
+        "packets_sent": echo.sent,
+        "packets_received": echo.received,
+        "bytes_sent": echo.sent * ICMP_PACKET,
+        "bytes_received": echo.received * ICMP_PACKET,
+    }
+
+
+async def measure_pjl() -> list[dict[str, Any]]:
+    """What the PJL fallback exchanges with one device in one poll, by what SNMP left."""
+    rows = []
+    cases = (
+        ("SNMP off: INFO ID, STATUS, PAGECOUNT", CATEGORIES),
+        ("only the page count missing: INFO PAGECOUNT", ("PAGECOUNT",)),
+    )
+    async with PjlResponder(Device(model="LaserJet Enterprise M607", pagecount=183_933)) as pjl:
+        for name, categories in cases:
+            info = await PjlClient().info("127.0.0.1", pjl.port, categories)
+            rows.append(
+                {
+                    "case": name,
+                    "connections": 1,
+                    "bytes_sent": info.bytes_sent,
+                    "bytes_received": info.bytes_received,
+                }
+            )
+    return rows
+
+
 def main() -> int:
     hosts = [str(NETWORK[10 + i]) for i in range(13)]
     port = free_udp_port(hosts)
@@ -226,7 +270,12 @@ def main() -> int:
                 ),
             }
         )
-    print(json.dumps({"bench": "network", "cases": rows, "ews": asyncio.run(measure_ews())}))
+    others = {
+        "ews": asyncio.run(measure_ews()),
+        "icmp": asyncio.run(measure_icmp()),
+        "pjl": asyncio.run(measure_pjl()),
+    }
+    print(json.dumps({"bench": "network", "cases": rows, **others}))
     return 0
 
 
