@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import Literal
 
 from exporter import __version__
-from exporter.config import count_addresses, expand, parse_host_port, parse_range
+from exporter.config import (
+    AddressRange,
+    count_addresses,
+    expand,
+    parse_host_port,
+    parse_range,
+)
 from exporter.discovery import sweep
+from exporter.icmp import Pinger, ping_sweep
 from exporter.logs import setup_logging
 from exporter.profiles import PACKAGE_DIR, ProfileError, check_database, default_database
 from exporter.profiles.loader import load_directory
@@ -80,10 +87,13 @@ examples:
   printer-exporter discover 192.0.2.0/24
   printer-exporter discover 192.0.2.10-192.0.2.99 --community public --community office
   printer-exporter discover 198.51.100.0/24 --exclude 198.51.100.1 --output json
+  printer-exporter discover 192.0.2.0/24 --icmp        # also: who answers ping, not SNMP
 
 Only the ranges you name are swept. More than a /16 needs --allow-large-range.
 The sweep sends one GETNEXT per address, community and try, at --rate packets/s;
 SNMPv3-only printers do not answer a sweep: list them as targets in the config.
+--icmp then pings, at the same rate, the addresses that did not answer SNMP and lists
+those that answer: a printer with SNMP off or another community, or any live host.
 """
 
 
@@ -250,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow sweeping more than a /16 (65,536 addresses)",
     )
+    discover.add_argument(
+        "--icmp",
+        action="store_true",
+        help="also ping the addresses that did not answer SNMP, and list those that answer"
+        " ping (a printer whose SNMP is off or whose community is another; any live host)",
+    )
     discover.add_argument("--output", choices=["table", "json"], default="table")
     return parser
 
@@ -372,6 +388,7 @@ def _discover(args: argparse.Namespace) -> int:
         f"{_count(result.probed, 'address', 'addresses')} in {result.duration_seconds:.1f}s: "
         f"{result.answered:,} answered SNMP, {_count(len(result.found), 'printer')}"
     )
+    ping_only = _ping_the_silent(args, ranges, exclude, result.heard) if args.icmp else []
     if args.output == "json":
         docs = [
             {
@@ -384,12 +401,40 @@ def _discover(args: argparse.Namespace) -> int:
             }
             for f in result.found
         ]
+        docs += [{"target": host, "reason": _PING_ONLY} for host in ping_only]
         json.dump(docs, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
-    elif result.found:
-        rows = [(f.address, f.model or "", f.credentials.name, f.reason) for f in result.found]
-        print(columns(("TARGET", "MODEL", "CREDENTIAL SET", "WHY A PRINTER"), rows))
+    else:
+        if result.found:
+            rows = [(f.address, f.model or "", f.credentials.name, f.reason) for f in result.found]
+            print(columns(("TARGET", "MODEL", "CREDENTIAL SET", "WHY A PRINTER"), rows))
+        if ping_only:
+            verb = "answers" if len(ping_only) == 1 else "answer"
+            print(f"\n{_count(len(ping_only), 'host')} {verb} ICMP echo but not SNMP:")
+            print("\n".join(f"  {host}" for host in ping_only))
     return EXIT_OK
+
+
+_PING_ONLY = "answers ICMP echo but not SNMP"
+
+
+def _ping_the_silent(
+    args: argparse.Namespace,
+    ranges: Sequence[AddressRange],
+    exclude: Sequence[AddressRange],
+    heard: set[str],
+) -> list[str]:
+    """`discover --icmp`: the addresses that did not answer SNMP, pinged at the sweep's rate."""
+    pinger = Pinger(timeout=args.timeout)
+    silent = (str(a) for a in expand(ranges, exclude) if str(a) not in heard)
+    found = asyncio.run(ping_sweep(silent, pinger, rate=args.rate))
+    if not pinger.available:
+        print(
+            "warning: --icmp: this process may not send ICMP (needs root, CAP_NET_RAW or "
+            "net.ipv4.ping_group_range); no host was pinged",
+            file=sys.stderr,
+        )
+    return found
 
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:

@@ -90,6 +90,8 @@ class SweepResult:
     """What a sweep found, and what it cost (`exporter.snmp.sweep.SweepStats`)."""
 
     found: list[Found] = field(default_factory=list)
+    heard: set[str] = field(default_factory=set)
+    """Every host that answered SNMP, printer or not (so `discover --icmp` pings the rest)."""
     answered: int = 0
     """Addresses that answered SNMP at all, printers or not."""
     probed: int = 0
@@ -172,10 +174,12 @@ async def sweep(
     to learn its engine ID first. v3-only devices belong in `targets`.
     """
     found: list[tuple[int, Found]] = []
+    heard: set[str] = set()
 
     def on_answer(
         position: int, host: str, creds: Credentials, values: dict[Oid, SnmpValue | Absent]
     ) -> None:
+        heard.add(host)
         printer = _found(host, port, creds, values)
         if printer is not None:
             found.append((position, printer))
@@ -192,7 +196,7 @@ async def sweep(
         progress=progress,
     )
     ordered = [printer for _, printer in sorted(found, key=lambda item: item[0])]
-    return SweepResult(found=ordered, **dataclasses.asdict(stats))
+    return SweepResult(found=ordered, heard=heard, **dataclasses.asdict(stats))
 
 
 class Discovery:

@@ -22,7 +22,9 @@ is only said when SNMP got no answer either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,6 +105,40 @@ class Pinger:
             rtt = found.avg_rtt / 1000.0 if found.packets_received else None
             return Echo(found.packets_sent, found.packets_received, rtt)
         return None
+
+
+async def ping_sweep(
+    hosts: Iterable[str], pinger: Pinger, *, rate: float, concurrency: int = 64
+) -> list[str]:
+    """The hosts that answer an echo, in the order given: at most `rate` echoes a second and
+    `concurrency` waiting at once, so a /16 takes minutes, not a burst.
+
+    A sweep of echoes is a scan of its own: nothing calls this unless asked (`discover
+    --icmp`), and only over the addresses the user named. It stops early, returning what
+    it has, when ICMP turns out not to be permitted here (`pinger.available`).
+    """
+    answered: list[tuple[int, str]] = []
+    gate = asyncio.Semaphore(concurrency)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(position: int, host: str) -> None:
+        try:
+            echo = await pinger.ping(host)
+            if echo is not None and echo.answered:
+                answered.append((position, host))
+        finally:
+            gate.release()
+
+    for position, host in enumerate(hosts):
+        if not pinger.available:
+            break
+        await gate.acquire()
+        task = asyncio.create_task(one(position, host))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(1.0 / rate)
+    await asyncio.gather(*pending)
+    return [host for _, host in sorted(answered)]
 
 
 def reach_state(snmp_answered: bool, snmp_refused: bool, echo: Echo | None) -> ReachState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
@@ -249,3 +250,26 @@ def test_discover_prints_a_table_a_person_can_read(
     (found,) = json.loads(capsys.readouterr().out)
     assert found["credential_set"] == "community-1"
     assert "color_mfp" not in json.dumps(found)  # the set's name, never the community
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raw ICMP sockets need root here")
+def test_discover_icmp_lists_who_answers_ping_but_not_snmp(
+    fleet: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off unless asked; with --icmp, the addresses that stayed silent on SNMP are pinged
+    (loopback answers) and listed apart from the printers."""
+    port = fleet.endpoints[0][1]
+    silent = ("127.1.0.11", "127.1.0.12")  # nothing listens there
+    args = ["discover", HOSTS[0], *silent, "--port", str(port), "--community", "color_mfp"]
+    assert cli_main([*args, "--timeout", "1"]) == 0
+    plain = capsys.readouterr().out
+    assert "ICMP" not in plain
+    assert cli_main([*args, "--timeout", "1", "--icmp"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith(f"{HOSTS[0]}:{port}")  # the printer, as before
+    assert "2 hosts answer ICMP echo but not SNMP:" in out
+    assert [line.strip() for line in out.splitlines()[-2:]] == list(silent)
+    assert cli_main([*args, "--timeout", "1", "--icmp", "--output", "json"]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert [d["target"] for d in docs] == [f"{HOSTS[0]}:{port}", *silent]
+    assert docs[1]["reason"] == "answers ICMP echo but not SNMP"
