@@ -13,10 +13,10 @@ Pages are the sum of the steps between consecutive readings `a -> b`:
 1. **A withheld reading between them** (a decrease event at a time t with
    a.at < t <= b.at): the step counts 0 and the period is flagged
    `counter_event`. The meter was rebased at t, so b is not a continuation of
-   a, and nothing is computed across the event (exporter/profiles/integrity.py).
+   a, and nothing is computed across the event (exporter/integrity.py).
 2. **b >= a**: b - a.
 3. **A wrap** (`wrap_width`): b + W - a, flagged `wrapped`. The rule is the
-   exporter's own function (`exporter.profiles.integrity.wrap_width`), so both
+   exporter's own function (`exporter.integrity.wrap_width`), so both
    sides agree on what a wrap is. For a counter width
    W in 2^24, 2^31, 2^32 (tried in that order): a was within W/16 below W
    (W - W/16 <= a < W) and b is below W/16 (0 <= b < W/16). For 2^32 that is
@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from exporter.profiles.integrity import WRAP_WIDTHS, wrap_width
+from exporter.integrity import WRAP_WIDTHS, wrap_width
 
 __all__ = ["WRAP_WIDTHS", "Reading", "Usage", "step", "usage", "wrap_width"]
 

@@ -40,8 +40,8 @@ from typing import Any
 import httpx
 
 from archive import db, ingest, store
+from exporter.device import read_device
 from exporter.model import Snapshot
-from exporter.readers.device import read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from exporter.device import read_device
 from exporter.metrics import ExporterState, MetricsRenderer
 from exporter.model import Snapshot
-from exporter.readers.device import read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"

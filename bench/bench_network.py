@@ -40,6 +40,7 @@ from typing import Any
 
 from demo.simulator import Simulator, free_udp_port
 from exporter.config import EwsSettings, PollConfig, TlsPin
+from exporter.device import DeviceRead, read_device
 from exporter.discovery import sweep
 from exporter.ews import EwsClient, read_ews
 from exporter.icmp import Pinger
@@ -47,7 +48,6 @@ from exporter.model import Snapshot
 from exporter.pjl import CATEGORIES, PjlClient
 from exporter.poller import Poller, PollTarget
 from exporter.profiles import default_database
-from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp import community
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import SnapshotStore

@@ -38,7 +38,7 @@ from typing import Any
 
 import trustme
 
-from exporter.readers.device import read_device
+from exporter.device import read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from pull_sync.archive import ArchiveClient
 from pull_sync.batches import build_batches

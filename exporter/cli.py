@@ -25,13 +25,13 @@ from exporter.config import (
     parse_host_port,
     parse_range,
 )
+from exporter.device import explain_device, read_device
 from exporter.discovery import sweep
 from exporter.icmp import Pinger, ping_sweep
 from exporter.logs import setup_logging
 from exporter.profiles import PACKAGE_DIR, ProfileError, check_database, default_database
 from exporter.profiles.loader import load_directory
 from exporter.progress import ProgressBar
-from exporter.readers.device import explain_device, read_device
 from exporter.serve import dry_run, serve
 from exporter.snmp import (
     CredentialError,

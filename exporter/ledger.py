@@ -19,7 +19,7 @@ warning, and the ledger starts empty: the next poll of each device becomes
 its new baseline, and no meter is guessed at.
 
 A real decrease (reset, board swap) is not a wrap: it moves no offset. The
-poller withholds that read (exporter/profiles/integrity.py), and the value
+poller withholds that read (exporter/integrity.py), and the value
 read becomes the new baseline.
 """
 
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from exporter.integrity import wrap_width
 from exporter.model import Counter, CounterEvent
-from exporter.profiles.integrity import wrap_width
 
 log = logging.getLogger(__name__)
 

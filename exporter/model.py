@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 SCHEMA = "printer-snapshot/1"
@@ -105,7 +106,7 @@ class Counter:
 class CounterEvent:
     """A meter that broke its promise to only go up, or two totals that disagree.
 
-    See `exporter.profiles.integrity` for how each kind is detected and what the
+    See `exporter.integrity` for how each kind is detected and what the
     poller does with it: a decreased meter is withheld from the snapshot that
     carries the event.
     """
@@ -235,3 +236,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderRun:
+    """One reader's run in a poll: how long it took and whether it got its part."""
+
+    reader: str
+    seconds: float
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRead:
+    """One poll's result: the snapshot, and how each reader fared."""
+
+    snapshot: Snapshot
+    readers: tuple[ReaderRun, ...]
+
+
+def utc_now() -> str:
+    """Now, as the snapshot writes times: RFC 3339 UTC with milliseconds and a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -27,19 +27,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from exporter.config import EwsSettings, IcmpConfig, PjlConfig, PollConfig
+from exporter.device import DeviceRead, read_device, utc_now
 from exporter.ews import EwsClient, read_ews
 from exporter.icmp import Echo, Pinger, reachability
+from exporter.integrity import meter_changes, total_mismatch, withhold_decreased
 from exporter.ledger import MeterLedger
 from exporter.model import Snapshot
 from exporter.pjl import PjlClient, read_pjl
-from exporter.profiles import (
-    Database,
-    default_database,
-    meter_changes,
-    total_mismatch,
-    withhold_decreased,
-)
-from exporter.readers.device import DeviceRead, read_device, utc_now
+from exporter.profiles import Database, default_database
 from exporter.snmp import (
     CredentialMemory,
     Credentials,

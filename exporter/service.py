@@ -29,6 +29,7 @@ from exporter.config import (
     load_config,
     parse_host_port,
 )
+from exporter.device import read_device
 from exporter.discovery import Discovery
 from exporter.ledger import MeterLedger
 from exporter.metrics import (
@@ -41,7 +42,6 @@ from exporter.metrics import (
 from exporter.model import Snapshot
 from exporter.poller import Poller, PollTarget, snmp_options
 from exporter.profiles import ProfileError, default_database
-from exporter.readers.device import read_device
 from exporter.snmp import TRANSPORT_STATS, SnmpError, connect
 from exporter.store import DeviceEntry, SnapshotStore
 

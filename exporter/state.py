@@ -35,7 +35,7 @@ def _none() -> Mapping[str, Any]:
 
 
 class ReaderRunLike(Protocol):
-    """One reader's run in the latest poll; `exporter.readers.device.ReaderRun` fits."""
+    """One reader's run in the latest poll; `exporter.device.ReaderRun` fits."""
 
     @property
     def reader(self) -> str: ...

@@ -16,8 +16,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from exporter.model import Snapshot
-from exporter.readers.device import DeviceRead, ReaderRun
+from exporter.model import DeviceRead, ReaderRun, Snapshot
 from exporter.snmp.credentials import Credentials
 from exporter.state import TrafficCounts
 

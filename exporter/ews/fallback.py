@@ -26,7 +26,7 @@ from exporter.config import EwsSettings
 from exporter.ews.client import EwsClient, Fetched, Page
 from exporter.ews.documents import Document, parse
 from exporter.ews.errors import EwsError
-from exporter.model import Counter, Identity, Snapshot, Supply, ValueSource
+from exporter.model import Counter, DeviceRead, Identity, ReaderRun, Snapshot, Supply, ValueSource
 from exporter.profiles.engine import part_meter_limit, supply_id_text
 from exporter.profiles.model import (
     SUBSET_OF_TOTAL,
@@ -37,7 +37,6 @@ from exporter.profiles.model import (
     Profile,
 )
 from exporter.profiles.transforms import as_int, as_text
-from exporter.readers.device import DeviceRead, ReaderRun
 
 READER = "ews"
 _MARKERS = frozenset({"toner", "ink"})

@@ -19,12 +19,11 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from exporter.model import Counter, Identity, Snapshot, Status, ValueSource
+from exporter.model import Counter, DeviceRead, Identity, ReaderRun, Snapshot, Status, ValueSource
 from exporter.pjl.client import PjlClient
 from exporter.pjl.codes import to_status
 from exporter.pjl.errors import PjlError
 from exporter.pjl.parse import PjlInfo
-from exporter.readers.device import DeviceRead, ReaderRun
 from exporter.readers.vendors import manufacturer_from_text, strip_manufacturer_prefix
 
 READER = "pjl"

@@ -15,7 +15,9 @@ Flow, for one poll of one device (the standard readers have run first):
     match = match_profile(database, identity)          # match: which profile, and why
     vendor = await read_vendor(data, match.profile, standard_counters)   # engine
     applied = apply_vendor_read(identity, counters, supplies, vendor)    # apply: merge
-    events = detect_events(previous_counters, applied.counters)         # integrity
+
+Meter integrity across polls (wraps, decreases, vendor totals that disagree) is not
+profile logic and lives in `exporter.integrity`, beside the poller that runs it.
 
 Modules:
 - `model`: the frozen dataclasses the YAML becomes, and the counter vocabulary.
@@ -27,7 +29,6 @@ Modules:
 - `brother`: Brother's packed maintenance and counter strings (pure decoder).
 - `transforms`: value transforms a profile may name (pure).
 - `apply`: merge into identity, counters and supplies; supply quirks.
-- `integrity`: decreases, wraps and vendor-total mismatches across polls.
 - `tools`: `check_database` and `explain`, for the CLI.
 
 Errors: `ProfileError` (an invalid database; `.problems` lists every reason).
@@ -39,15 +40,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from exporter.model import CounterEvent
 from exporter.profiles.apply import Applied, apply_vendor_read
 from exporter.profiles.engine import IdentityValue, VendorRead, VendorSupply, read_vendor
-from exporter.profiles.integrity import (
-    detect_events,
-    meter_changes,
-    total_mismatch,
-    withhold_decreased,
-)
 from exporter.profiles.loader import PACKAGE_DIR, ProfileError, load_database
 from exporter.profiles.match import Match, match_profile
 from exporter.profiles.model import Database, Profile
@@ -56,7 +50,6 @@ from exporter.profiles.tools import check_database, explain
 __all__ = [
     "PACKAGE_DIR",
     "Applied",
-    "CounterEvent",
     "Database",
     "IdentityValue",
     "Match",
@@ -67,14 +60,10 @@ __all__ = [
     "apply_vendor_read",
     "check_database",
     "default_database",
-    "detect_events",
     "explain",
     "load_database",
     "match_profile",
-    "meter_changes",
     "read_vendor",
-    "total_mismatch",
-    "withhold_decreased",
 ]
 
 

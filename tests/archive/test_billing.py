@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archive.billing import WRAP_WIDTHS, Reading, step, usage, wrap_width
-from exporter.profiles import integrity
+from exporter import integrity
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from demo.simulator import Simulator
+from exporter.device import read_device
 from exporter.model import Snapshot
-from exporter.readers.device import read_device
 from exporter.snmp import SnmpError, SnmpOptions, community, connect
 from tests.conformance.corpus import (
     Check,

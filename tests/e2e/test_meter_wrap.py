@@ -74,7 +74,7 @@ BEFORE_STOP = 16_000_000
 WRAPPED_WHILE_DOWN = 2_000
 AFTER_RESTART = 5_000
 """The device's raw meter, step by step. Each wrap is one the exporter must recognise:
-from within WIDTH/16 of the top to below WIDTH/16 (exporter/profiles/integrity.py)."""
+from within WIDTH/16 of the top to below WIDTH/16 (exporter/integrity.py)."""
 
 WAIT = 60.0
 POLL = 0.25

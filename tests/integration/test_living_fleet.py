@@ -32,9 +32,9 @@ from demo.living import (
 )
 from demo.simulator import Simulator, discover_engine_id, snmp_get
 from exporter.config import PollConfig
+from exporter.device import read_device
 from exporter.model import CounterEvent
 from exporter.poller import Poller, PollTarget
-from exporter.readers.device import read_device
 from exporter.snmp import SnmpOptions, community, connect, parse_oid
 from exporter.store import SnapshotStore
 from tests.conftest import FIXTURES

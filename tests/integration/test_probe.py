@@ -11,7 +11,7 @@ import pytest
 
 from demo.simulator import Simulator, V3User
 from exporter.cli import main as cli_main
-from exporter.readers.device import read_device
+from exporter.device import read_device
 from exporter.snmp import (
     CredentialMemory,
     SnmpAuthError,

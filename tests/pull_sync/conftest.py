@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from exporter.readers.device import read_device
+from exporter.device import read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from pull_sync.config import SidecarConfig, parse_config
 from tests.pull_sync.servers import Signer, TestArchive

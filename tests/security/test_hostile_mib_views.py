@@ -49,11 +49,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exporter.device import DeviceRead, read_device
 from exporter.model import Snapshot, Supply, Tray
 from exporter.profiles import default_database
 from exporter.profiles.engine import plan
 from exporter.readers import oids
-from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp import SnmpProtocolError
 from exporter.snmp.ber import (
     COUNTER32,

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from exporter.device import ReaderRun
 from exporter.metrics import (
     MAX_LABEL_CHARS,
     METRIC_NAMES,
@@ -35,7 +36,6 @@ from exporter.metrics import (
 from exporter.metrics.text import _go_float
 from exporter.model import Alert, Counter, Cover, Identity, Snapshot, Status, Supply, Tray
 from exporter.readers.decode import ERROR_CONDITIONS
-from exporter.readers.device import ReaderRun
 
 Labels = frozenset[tuple[str, str]]
 Series = dict[str, dict[Labels, float]]

@@ -13,23 +13,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter.integrity import detect_events, total_mismatch, withhold_decreased
 from exporter.model import Counter, Identity, Supply
 from exporter.profiles import (
     PACKAGE_DIR,
     ProfileError,
     apply_vendor_read,
     check_database,
-    detect_events,
     explain,
     load_database,
     match_profile,
     read_vendor,
-    withhold_decreased,
 )
 from exporter.profiles.apply import apply_identity, apply_supply_quirks, apply_vendor_supplies
 from exporter.profiles.brother import decode_records, strip_padding
 from exporter.profiles.engine import IdentityValue, VendorRead, VendorSupply, plan
-from exporter.profiles.integrity import total_mismatch
 from exporter.profiles.loader import version_key
 from exporter.profiles.model import Database, SupplyQuirks, Transform
 from exporter.profiles.tools import profile_counter_names

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from exporter.device import read_device
 from exporter.model import Counter
 from exporter.readers import oids
-from exporter.readers.device import read_device
 from exporter.readers.fetch import DeviceData
 from exporter.readers.pwg_counters import (
     COPY,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from exporter.readers.device import READERS, read_device
+from exporter.device import READERS, read_device
 from exporter.snmp import SnmpProtocolError, SnmpTimeout
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.snmp.types import Oid, SnmpValue, Walk
@@ -105,7 +105,7 @@ async def test_a_bug_in_a_reader_is_contained(monkeypatch: pytest.MonkeyPatch) -
     patched: Sequence[tuple[str, object]] = [
         (n, broken if n == "alerts" else r) for n, r in READERS
     ]
-    monkeypatch.setattr("exporter.readers.device.READERS", tuple(patched))
+    monkeypatch.setattr("exporter.device.READERS", tuple(patched))
     snap = (await read_device(client_for("color_mfp"))).snapshot
     assert snap.reachable
     assert snap.alerts == ()
@@ -138,7 +138,7 @@ async def test_a_poll_whose_readers_all_crashed_says_why(monkeypatch: pytest.Mon
     async def broken(_: object) -> object:
         raise KeyError("boom")
 
-    monkeypatch.setattr("exporter.readers.device.READERS", tuple((n, broken) for n, _ in READERS))
+    monkeypatch.setattr("exporter.device.READERS", tuple((n, broken) for n, _ in READERS))
     snap = (await read_device(client_for("color_mfp"))).snapshot
     assert not snap.reachable
     assert snap.error is not None

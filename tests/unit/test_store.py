@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from exporter.device import DeviceRead, ReaderRun
 from exporter.metrics import TrafficCounts
 from exporter.model import Snapshot
-from exporter.readers.device import DeviceRead, ReaderRun
 from exporter.store import SnapshotStore
 
 

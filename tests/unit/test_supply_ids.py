@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from exporter.device import read_device
 from exporter.model import Supply
 from exporter.profiles import ProfileError, load_database
 from exporter.profiles.apply import apply_supply_ids, apply_vendor_read
 from exporter.profiles.engine import SupplyIds, read_vendor
 from exporter.profiles.model import SupplyQuirks
-from exporter.readers.device import read_device
 from exporter.readers.fetch import DeviceData
 from exporter.readers.identity import read_identity
 from exporter.readers.meters import read_counters

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp
 
+from exporter.device import DeviceRead, read_device
 from exporter.metrics import ExporterState, TrafficCounts, render
 from exporter.model import Snapshot
-from exporter.readers.device import DeviceRead, read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import DeviceEntry
 from exporter.web import (

@@ -1,4 +1,5 @@
-"""Read one device into one `Snapshot`: run every reader, time each, survive each.
+"""Read one device into one `Snapshot`: run every reader, time each, survive each; then the
+device's vendor profile. The poll's orchestrator, above both the readers and the profiles.
 
 Readers run in sequence against one shared `DeviceData`, so a table two
 readers need is walked once. A reader that fails does not sink the poll:
@@ -16,11 +17,9 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from exporter.model import Counter, Identity, Snapshot
+from exporter.model import Counter, DeviceRead, Identity, ReaderRun, Snapshot, utc_now
 from exporter.profiles import (
     Applied,
     Database,
@@ -43,6 +42,17 @@ from exporter.readers.status import read_status
 from exporter.readers.supplies import is_color_supply, read_supplies, read_trays
 from exporter.snmp import SnmpClient, SnmpError, SnmpTimeout
 
+__all__ = [
+    "FALLBACK_COUNTERS",
+    "READERS",
+    "DeviceRead",
+    "ReaderRun",
+    "all_failed",
+    "explain_device",
+    "read_device",
+    "utc_now",
+]
+
 log = logging.getLogger(__name__)
 
 Reader = Callable[[DeviceData], Awaitable[Any]]
@@ -64,23 +74,6 @@ snapshot field; its counters are merged after the profile, under names nobody el
 
 _MAX_COLORANTS = 65535
 """prtMarkerProcessColorants' SYNTAX: a count past it is garbage, not a very colourful device."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReaderRun:
-    reader: str
-    seconds: float
-    ok: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRead:
-    snapshot: Snapshot
-    readers: tuple[ReaderRun, ...]
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 async def read_device(
