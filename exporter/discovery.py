@@ -38,7 +38,7 @@ from exporter.readers.decode import (
     parse_device_id,
 )
 from exporter.snmp.credentials import Credentials
-from exporter.snmp.sweep import Absent, get_next_sweep
+from exporter.snmp.sweep import Absent, SweepStats, get_next_sweep
 from exporter.snmp.types import Oid, SnmpValue, format_oid, is_under
 from exporter.state import DiscoveryStats
 
@@ -86,20 +86,12 @@ class Found:
 
 
 @dataclass(slots=True)
-class SweepResult:
-    """What a sweep found, and what it cost (`exporter.snmp.sweep.SweepStats`)."""
+class SweepResult(SweepStats):
+    """What a sweep found, and (its `SweepStats` fields) what it cost."""
 
     found: list[Found] = field(default_factory=list)
     heard: set[str] = field(default_factory=set)
     """Every host that answered SNMP, printer or not (so `discover --icmp` pings the rest)."""
-    answered: int = 0
-    """Addresses that answered SNMP at all, printers or not."""
-    probed: int = 0
-    packets_sent: int = 0
-    packets_received: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    duration_seconds: float = 0.0
 
 
 def classify(answers: dict[Oid, SnmpValue | Absent]) -> str | None:
