@@ -107,7 +107,7 @@ async def serve(
         log.error("cannot start: vendor profiles: %s", exc)
         return 1
     service.tls_certificate_expiry = tls_expiry
-    settings = WebSettings(snapshot_api_loopback_only=config.web.snapshot_api.loopback_only)
+    settings = web_settings(config)
     address = listen_address or config.web.listen_address
     try:
         server = WebServer(uvicorn_config(build_app(service, settings), address, web))
@@ -156,3 +156,14 @@ async def serve(
         log.error("could not listen on %s (see the error above)", address)
         return 1
     return 0
+
+
+def web_settings(config: Config) -> WebSettings:
+    """How the app behaves, from the config's `web:` (read at start: a reload keeps them)."""
+    web = config.web
+    return WebSettings(
+        snapshot_api_loopback_only=web.snapshot_api.loopback_only,
+        probe_enabled=web.probe,
+        external_url=web.external_url,
+        route_prefix=web.route_prefix,
+    )

@@ -264,6 +264,12 @@ class SnapshotApiConfig:
 class WebConfig:
     listen_address: str = DEFAULT_LISTEN_ADDRESS
     snapshot_api: SnapshotApiConfig = field(default_factory=SnapshotApiConfig)
+    external_url: str | None = None
+    """Where people reach the exporter, behind a proxy; its path is the route prefix."""
+    route_prefix: str | None = None
+    """The path the pages are served under, when it differs from `external_url`'s."""
+    probe: bool = True
+    """Whether GET /probe may poll a configured target or range address now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from exporter.config._values import (
     kind,
     parse_bool,
     parse_duration,
+    parse_external_url,
     parse_fraction,
     parse_host_port,
     parse_int,
@@ -50,6 +51,7 @@ from exporter.config._values import (
     parse_name,
     parse_port,
     parse_positive_number,
+    parse_route_prefix,
     parse_snmp_version,
     parse_text,
     show,
@@ -109,6 +111,7 @@ _ICMP: dict[str, Converter] = {
     "count": _int(1, 5),
     "timeout": _duration(0.1, 10),
 }
+_WEB_KEYS = ("listen_address", "snapshot_api", "external_url", "route_prefix", "probe")
 _TARGET_KEYS = ("address", "credentials", "name", "pjl", "ews")
 _RANGE_KEYS = ("range", "credentials", "pjl", "ews")
 _SECTIONS = (
@@ -549,10 +552,23 @@ class _Parser(Checker):
             return Shard()
 
     def web(self, value: object) -> WebConfig:
-        raw = self.mapping(value, "web", ("listen_address", "snapshot_api"))
+        raw = self.mapping(
+            value,
+            "web",
+            ("listen_address", "snapshot_api", "external_url", "route_prefix", "probe"),
+        )
         if raw is None:
             return WebConfig()
-        kwargs = self.fields(raw, "web", {"listen_address": parse_listen_address})
+        kwargs = self.fields(
+            raw,
+            "web",
+            {
+                "listen_address": parse_listen_address,
+                "external_url": parse_external_url,
+                "route_prefix": parse_route_prefix,
+                "probe": parse_bool,
+            },
+        )
         if "snapshot_api" in raw:
             api = self.mapping(raw["snapshot_api"], "web.snapshot_api", ("loopback_only",))
             if api is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from exporter.snmp.types import format_target
 
@@ -257,6 +258,28 @@ def parse_listen_address(value: object) -> str:
     return value
 
 
+def parse_external_url(value: object) -> str:
+    """The URL people reach the exporter at (behind a proxy): absolute, http or https."""
+    expected = (
+        f"must be an absolute http(s) URL, like 'https://mps.example/printers'. Got: {show(value)}"
+    )
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        raise Invalid(expected)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise Invalid(expected)
+    return value
+
+
+def parse_route_prefix(value: object) -> str:
+    """A path the pages are served under, like '/printers' (the proxy strips nothing)."""
+    expected = f"must be a path like '/printers'. Got: {show(value)}"
+    if not isinstance(value, str) or not _ROUTE_PREFIX.fullmatch(value):
+        raise Invalid(expected)
+    return value
+
+
+_ROUTE_PREFIX = re.compile(r"/[A-Za-z0-9._~/-]*")
 _PORT = re.compile(r"[0-9]{1,5}")
 
 

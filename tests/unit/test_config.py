@@ -519,6 +519,21 @@ ERRORS = [
         "web.snapshot_api.loopback: unknown key (did you mean 'loopback_only'?)",
     ),
     ("profiles: {override_dir: 7}\n", "profiles.override_dir: must be a directory path. Got: 7"),
+    (
+        "web: {external_url: mps.example/printers}\n",
+        "web.external_url: must be an absolute http(s) URL, like"
+        " 'https://mps.example/printers'. Got: 'mps.example/printers'",
+    ),
+    (
+        "web: {external_url: 'ftp://mps.example/'}\n",
+        "web.external_url: must be an absolute http(s) URL, like"
+        " 'https://mps.example/printers'. Got: 'ftp://mps.example/'",
+    ),
+    (
+        "web: {route_prefix: printers}\n",
+        "web.route_prefix: must be a path like '/printers'. Got: 'printers'",
+    ),
+    ("web: {probe: sometimes}\n", "web.probe: must be true or false. Got: 'sometimes'"),
 ]
 
 
@@ -555,7 +570,8 @@ def test_every_problem_is_reported_at_once_in_a_readable_report() -> None:
             "  poll.interval: must be a duration like 60s or 5m. Got: 'fast'",
             "  poll.retries: must be an integer from 0 to 10. Got: -1",
             "  shard: must be i/n with 0 <= i < n <= 1024, like 0/2. Got: '9/2'",
-            "  web.port: unknown key; expected one of listen_address, snapshot_api",
+            "  web.port: unknown key; expected one of listen_address, snapshot_api,"
+            " external_url, route_prefix, probe",
         ]
     )
     assert (
@@ -1216,3 +1232,27 @@ def test_arbitrary_text_only_ever_raises_config_error(text: str) -> None:
 def test_any_unicode_only_ever_raises_config_error(text: str) -> None:
     with contextlib.suppress(ConfigError):
         parse_config(text)
+
+
+def test_the_web_keys_reach_the_app() -> None:
+    """external_url, route_prefix and probe were settable by no key or flag before."""
+    from exporter.serve import web_settings
+
+    config = parse(
+        "web: {external_url: 'https://mps.example/site-7', probe: false,"
+        " snapshot_api: {loopback_only: false}}\n"
+    )
+    settings = web_settings(config)
+    assert (settings.external_url, settings.probe_enabled, settings.prefix) == (
+        "https://mps.example/site-7",
+        False,
+        "/site-7",
+    )
+    assert not settings.snapshot_api_loopback_only
+    assert web_settings(parse("web: {route_prefix: /printers}\n")).prefix == "/printers"
+    default = web_settings(parse(""))
+    assert (default.probe_enabled, default.prefix, default.snapshot_api_loopback_only) == (
+        True,
+        "",
+        True,
+    )
