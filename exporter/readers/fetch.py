@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Final, Protocol, runtime_checkable
+from typing import Final
 
 from exporter.readers.decode import MAX_TEXT_CHARS, decode_text
 from exporter.readers.enums import int_text
@@ -58,13 +58,6 @@ _MAX_CELLS_RECOVERED: Final = 64
 _NARROWING_BUDGET: Final = 128
 """Extra requests one poll may spend isolating refused OIDs, so an agent that refuses
 everything costs a bounded number of quick answers, not thousands."""
-
-
-@runtime_checkable
-class MultiWalker(Protocol):
-    """A client that can walk several subtrees in the same requests (`LeanClient`)."""
-
-    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]: ...
 
 
 class DeviceData:
@@ -119,14 +112,14 @@ class DeviceData:
         return {**found, **found_rest}, refused + refused_rest
 
     async def prefetch(self, roots: Sequence[Oid]) -> None:
-        """Walk these subtrees now, side by side when the client can (`MultiWalker`).
+        """Walk these subtrees now, side by side where the client can (`walk_many`).
 
         Readers still ask for each walk themselves; this only fills the cache in
         fewer round trips. If the combined request fails, the readers walk one
         subtree at a time, as without it.
         """
         wanted = [root for root in roots if root not in self._walks]
-        if len(wanted) < 2 or not isinstance(self.client, MultiWalker):
+        if len(wanted) < 2:
             return
         try:
             walks = await self.client.walk_many(wanted)

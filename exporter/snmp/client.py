@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import Any, Protocol
 
@@ -41,6 +40,7 @@ from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1155, rfc1902, rfc1905
 
 from exporter.logs import ThrottledLog
+from exporter.snmp.ber import Absent, VarBindValue
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import (
     SnmpAuthError,
@@ -53,11 +53,11 @@ from exporter.snmp.types import (
     Oid,
     SnmpValue,
     Walk,
-    WalkStop,
     format_oid,
     format_target,
-    is_under,
 )
+from exporter.snmp.walking import Answer, Kind, get_batched
+from exporter.snmp.walking import walk as walk_subtree
 
 log = logging.getLogger(__name__)
 _undecodable_log = ThrottledLog(
@@ -65,8 +65,6 @@ _undecodable_log = ThrottledLog(
 )
 
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
-_GET_BATCH = 16
-"""Varbinds per GET PDU: small enough for old agents' buffers, large enough to save trips."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +149,11 @@ class SnmpClient(Protocol):
 
     async def walk(self, root: Oid) -> Walk:
         """Every row under `root`, bounded in rows and time."""
+        ...
+
+    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]:
+        """`walk` of each root; a client may ask for them side by side (the lean one
+        does, in one GETBULK per round), with each walk's own bounds and stop reason."""
         ...
 
 
@@ -275,6 +278,8 @@ class PysnmpClient:
         self._context = ContextData(contextName=credentials.context_name)
         self._transport: UdpTransportTarget | Udp6TransportTarget | None = None
         self.stats = TrafficStats()
+        self.max_repetitions = self._options.max_repetitions
+        """The GETBULK size in use: the configured one, or less after tooBig answers."""
 
     @property
     def target(self) -> str:
@@ -304,7 +309,8 @@ class PysnmpClient:
                 raise SnmpTransportError(f"{self.target}: cannot resolve or open: {exc}") from exc
         return self._transport
 
-    async def _request(self, kind: str, oids: Sequence[Oid]) -> list[tuple[Oid, Any]]:
+    async def exchange(self, kind: Kind, oids: Sequence[Oid]) -> Answer:
+        """One request of `kind` through pysnmp and its answer (`walking` runs the loops)."""
         target = await self._target()
         varbinds = [ObjectType(ObjectIdentity(format_oid(o))) for o in oids]
         engine = _engine()
@@ -326,7 +332,7 @@ class PysnmpClient:
                     target,
                     self._context,
                     0,
-                    self._options.max_repetitions,
+                    self.max_repetitions,
                     *varbinds,
                     lookupMib=False,
                 )
@@ -342,10 +348,10 @@ class PysnmpClient:
         self.stats.responses += 1
         self.stats.packets_received += 1
         if error_status and int(error_status) != 0:
-            raise _StatusError(int(error_status), int(error_index), str(error_status.prettyPrint()))
-        pairs = [(tuple(vb[0]), vb[1]) for vb in out]
+            return Answer(int(error_status), int(error_index), ())
+        pairs = [(tuple(vb[0]), _varbind_value(vb[1])) for vb in out]
         self.stats.varbinds += len(pairs)
-        return pairs
+        return Answer(0, 0, pairs)
 
     def _indication_error(self, indication: Any) -> SnmpError:
         if isinstance(indication, errind.RequestTimedOut):
@@ -358,87 +364,24 @@ class PysnmpClient:
         return SnmpProtocolError(f"{self.target}: {indication}")
 
     async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
-        found: dict[Oid, SnmpValue] = {}
-        for start in range(0, len(oids), _GET_BATCH):
-            found.update(await self._get_batch(list(oids[start : start + _GET_BATCH])))
-        return found
-
-    async def _get_batch(self, oids: list[Oid]) -> dict[Oid, SnmpValue]:
-        # SNMPv1 fails the whole PDU with noSuchName for one missing OID: drop that
-        # OID and ask again, at most once per OID in the batch.
-        for _ in range(len(oids) + 1):
-            if not oids:
-                return {}
-            try:
-                pairs = await self._request("get", oids)
-            except _StatusError as exc:
-                if exc.status == _NO_SUCH_NAME and 1 <= exc.index <= len(oids):
-                    del oids[exc.index - 1]
-                    continue
-                raise SnmpProtocolError(f"{self.target}: GET answered {exc.name}") from None
-            out: dict[Oid, SnmpValue] = {}
-            for oid, raw in pairs:
-                value = _to_python(raw)
-                if value is not None:
-                    out[oid] = value
-            return out
-        return {}
+        return await get_batched(self, oids)
 
     async def walk(self, root: Oid) -> Walk:
-        opts = self._options
-        deadline = time.monotonic() + opts.walk_timeout
-        kind = "next" if self._creds.version == 1 else "bulk"
-        rows: list[tuple[Oid, SnmpValue]] = []
-        last = root
-        stopped: WalkStop | None = None
-        while True:
-            if len(rows) >= opts.max_rows:
-                stopped = "max_rows"
-                break
-            if time.monotonic() >= deadline:
-                stopped = "deadline"
-                break
-            try:
-                pairs = await self._request(kind, [last])
-            except _StatusError as exc:
-                if exc.status == _NO_SUCH_NAME:  # SNMPv1 end of MIB view
-                    break
-                raise SnmpProtocolError(f"{self.target}: walk answered {exc.name}") from None
-            done, stopped, last = _extend(rows, pairs, root, last, opts.max_rows)
-            if done:
-                break
-        return Walk(root=root, rows=tuple(rows), stopped=stopped)
+        return await walk_subtree(self, root, bulk=self._creds.version != 1)
+
+    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]:
+        """One subtree after another: SNMPv3 polls are few, and pysnmp builds each
+        request anyway; the lean client is the one that combines them."""
+        return {root: await self.walk(root) for root in roots}
 
 
-def _extend(
-    rows: list[tuple[Oid, SnmpValue]],
-    pairs: Iterable[tuple[Oid, Any]],
-    root: Oid,
-    last: Oid,
-    max_rows: int,
-) -> tuple[bool, WalkStop | None, Oid]:
-    """Add one response's varbinds to `rows`. Returns (walk finished, why stopped, last OID)."""
-    got_any = False
-    for oid, raw in pairs:
-        got_any = True
-        if isinstance(raw, rfc1905.EndOfMibView) or not is_under(oid, root):
-            return True, None, last
-        if oid <= last:
-            return True, "non_increasing", last
-        value = _to_python(raw)
-        if value is not None:
-            rows.append((oid, value))
-        last = oid
-        if len(rows) >= max_rows:
-            return True, "max_rows", last
-    return not got_any, None, last
-
-
-_NO_SUCH_NAME = 2
-
-
-@dataclass
-class _StatusError(Exception):
-    status: int
-    index: int
-    name: str = field(default="")
+def _varbind_value(raw: Any) -> VarBindValue:
+    """A pysnmp value as the shared loops take it: the SNMPv2 exceptions as `Absent`."""
+    if isinstance(raw, rfc1905.EndOfMibView):
+        return Absent.END_OF_MIB_VIEW
+    if isinstance(raw, rfc1905.NoSuchObject):
+        return Absent.NO_SUCH_OBJECT
+    if isinstance(raw, rfc1905.NoSuchInstance):
+        return Absent.NO_SUCH_INSTANCE
+    value = _to_python(raw)
+    return Absent.NULL if value is None else value

@@ -34,10 +34,8 @@ from exporter.snmp.ber import (
     GET_NEXT,
     VERSION_1,
     VERSION_2C,
-    Absent,
     BerError,
     Message,
-    VarBindValue,
 )
 from exporter.snmp.ber_encode import RequestTemplate
 from exporter.snmp.client import PysnmpClient, SnmpClient, SnmpOptions, TrafficStats
@@ -45,39 +43,14 @@ from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import SnmpError, SnmpProtocolError, SnmpTimeout, SnmpTransportError
 from exporter.snmp.lean_transport import Route, current_endpoint, endpoint
 from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop, format_target
-
-_GET_BATCH = 16
-"""Varbinds per GET PDU, as in `PysnmpClient`, so both clients send the same requests."""
-
-TOO_BIG = 1
-NO_SUCH_NAME = 2
-ERROR_STATUS_NAMES = (
-    "noError",
-    "tooBig",
-    "noSuchName",
-    "badValue",
-    "readOnly",
-    "genErr",
-    "noAccess",
-    "wrongType",
-    "wrongLength",
-    "wrongEncoding",
-    "wrongValue",
-    "noCreation",
-    "inconsistentValue",
-    "resourceUnavailable",
-    "commitFailed",
-    "undoFailed",
-    "authorizationError",
-    "notWritable",
-    "inconsistentName",
+from exporter.snmp.walking import (
+    TOO_BIG,
+    Answer,
+    Kind,
+    extend_walk,
+    get_batched,
 )
-
-
-def error_status_name(status: int) -> str:
-    if 0 <= status < len(ERROR_STATUS_NAMES):
-        return ERROR_STATUS_NAMES[status]
-    return f"error-status {status}"
+from exporter.snmp.walking import walk as walk_subtree
 
 
 def community_bytes(community: str) -> bytes:
@@ -112,7 +85,8 @@ class LeanClient:
         self._options = options or SnmpOptions()
         self._version = VERSION_1 if credentials.version == 1 else VERSION_2C
         self._community = community_bytes(credentials.community_string.reveal())
-        self._max_repetitions = self._options.max_repetitions
+        self.max_repetitions = self._options.max_repetitions
+        """The GETBULK size in use: the configured one, or less after tooBig answers."""
         self._route: Route | None = None
         self.stats = TrafficStats()
 
@@ -128,76 +102,28 @@ class LeanClient:
     def options(self) -> SnmpOptions:
         return self._options
 
-    @property
-    def max_repetitions(self) -> int:
-        """The GETBULK size in use: the configured one, or less after tooBig answers."""
-        return self._max_repetitions
-
     async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
-        found: dict[Oid, SnmpValue] = {}
-        for start in range(0, len(oids), _GET_BATCH):
-            found.update(await self._get_batch(list(oids[start : start + _GET_BATCH])))
-        return found
-
-    async def _get_batch(self, oids: list[Oid]) -> dict[Oid, SnmpValue]:
-        # SNMPv1 fails the whole PDU with noSuchName for one missing OID: drop that
-        # OID and ask again, at most once per OID in the batch.
-        for _ in range(len(oids) + 1):
-            if not oids:
-                return {}
-            template = _get_template(self._version, self._community, tuple(oids))
-            message = await self._exchange(template)
-            status = message.error_status
-            if status == 0:
-                return {oid: v for oid, v in message.varbinds if not isinstance(v, Absent)}
-            if status == NO_SUCH_NAME and 1 <= message.error_index <= len(oids):
-                del oids[message.error_index - 1]
-                continue
-            if status == TOO_BIG and len(oids) > 1:
-                half = len(oids) // 2
-                found = await self._get_batch(oids[:half])
-                found.update(await self._get_batch(oids[half:]))
-                return found
-            raise SnmpProtocolError(f"{self.target}: GET answered {error_status_name(status)}")
-        return {}
+        return await get_batched(self, oids)
 
     async def walk(self, root: Oid) -> Walk:
-        opts = self._options
-        deadline = time.monotonic() + opts.walk_timeout
-        bulk = self._version == VERSION_2C
-        rows: list[tuple[Oid, SnmpValue]] = []
-        last = root
-        stopped: WalkStop | None = None
-        while True:
-            if len(rows) >= opts.max_rows:
-                stopped = "max_rows"
-                break
-            if time.monotonic() >= deadline:
-                stopped = "deadline"
-                break
-            if bulk:
-                template = RequestTemplate(
-                    self._version,
-                    self._community,
-                    GET_BULK,
-                    (last,),
-                    max_repetitions=self._max_repetitions,
-                )
-            else:
-                template = RequestTemplate(self._version, self._community, GET_NEXT, (last,))
-            message = await self._exchange(template)
-            status = message.error_status
-            if status:
-                if status == NO_SUCH_NAME:  # SNMPv1 end of MIB view
-                    break
-                if status == TOO_BIG and bulk and self._max_repetitions > 1:
-                    self._max_repetitions //= 2
-                    continue
-                raise SnmpProtocolError(f"{self.target}: walk answered {error_status_name(status)}")
-            done, stopped, last = extend_walk(rows, message.varbinds, root, last, opts.max_rows)
-            if done:
-                break
-        return Walk(root=root, rows=tuple(rows), stopped=stopped)
+        return await walk_subtree(self, root, bulk=self._version == VERSION_2C)
+
+    async def exchange(self, kind: Kind, oids: Sequence[Oid]) -> Answer:
+        """One request of `kind` and its answer (`walking` runs the loops)."""
+        if kind == "get":
+            template = _get_template(self._version, self._community, tuple(oids))
+        elif kind == "bulk":
+            template = RequestTemplate(
+                self._version,
+                self._community,
+                GET_BULK,
+                tuple(oids),
+                max_repetitions=self.max_repetitions,
+            )
+        else:
+            template = RequestTemplate(self._version, self._community, GET_NEXT, tuple(oids))
+        message = await self._exchange(template)
+        return Answer(message.error_status, message.error_index, message.varbinds)
 
     async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]:
         """Walk several subtrees side by side: one GETBULK carries a varbind per subtree.
@@ -222,7 +148,7 @@ class LeanClient:
                     stopped[root] = "deadline"
                 break
             batch = active[:_MULTI_WALK_WIDTH]
-            reps = max(1, self._max_repetitions // len(batch))
+            reps = max(1, self.max_repetitions // len(batch))
             template = RequestTemplate(
                 self._version,
                 self._community,
@@ -232,8 +158,8 @@ class LeanClient:
             )
             message = await self._exchange(template)
             status = message.error_status
-            if status == TOO_BIG and self._max_repetitions > 1:
-                self._max_repetitions //= 2
+            if status == TOO_BIG and self.max_repetitions > 1:
+                self.max_repetitions //= 2
                 continue
             width = len(batch)
             whole = len(message.varbinds) - len(message.varbinds) % width
@@ -309,34 +235,6 @@ class LeanClient:
 
 _MULTI_WALK_WIDTH = 12
 """At most this many subtrees per combined GETBULK, so one answer stays a modest datagram."""
-
-
-def extend_walk(
-    rows: list[tuple[Oid, SnmpValue]],
-    varbinds: Sequence[tuple[Oid, VarBindValue]],
-    root: Oid,
-    last: Oid,
-    max_rows: int,
-) -> tuple[bool, WalkStop | None, Oid]:
-    """Add one response's varbinds to `rows`: `client._extend` for decoded values.
-
-    Returns (walk finished, why it stopped early, last OID). Out of the
-    subtree or endOfMibView ends the walk; an OID not greater than the last
-    one stops it as "non_increasing" (following it could loop forever);
-    noSuch* values advance the walk but add no row.
-    """
-    n = len(root)
-    for oid, value in varbinds:
-        if value is Absent.END_OF_MIB_VIEW or oid[:n] != root:
-            return True, None, last
-        if oid <= last:
-            return True, "non_increasing", last
-        if not isinstance(value, Absent):
-            rows.append((oid, value))
-        last = oid
-        if len(rows) >= max_rows:
-            return True, "max_rows", last
-    return not varbinds, None, last
 
 
 def open_client(

@@ -60,6 +60,9 @@ class MemoryClient:
             rows.append((oid, self._values[oid]))
         return Walk(root, tuple(rows))
 
+    async def walk_many(self, roots: Sequence[Oid]) -> dict[Oid, Walk]:
+        return {root: await self.walk(root) for root in roots}
+
     def _check(self) -> None:
         self.stats.requests += 1
         if not self._reachable:

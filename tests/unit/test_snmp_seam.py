@@ -13,9 +13,11 @@ from pyasn1.type import univ
 
 from exporter.secret import Secret
 from exporter.snmp import CredentialError, CredentialMemory, community, parse_oid, usm
-from exporter.snmp.client import SnmpOptions, _extend, _to_python
+from exporter.snmp.ber import Absent, VarBindValue
+from exporter.snmp.client import SnmpOptions, _to_python, _varbind_value
 from exporter.snmp.memory import MemoryClient, load_snmprec, parse_snmprec_line
-from exporter.snmp.types import Walk, format_oid, is_under
+from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid, is_under
+from exporter.snmp.walking import extend_walk
 
 
 @pytest.mark.parametrize(
@@ -129,14 +131,10 @@ def test_to_python_maps_pyasn1_base_types(value: object, expected: object) -> No
 
 
 def test_extend_stops_at_end_of_subtree() -> None:
-    rows: list[tuple[tuple[int, ...], object]] = []
-    done, stopped, last = _extend(
-        rows,  # type: ignore[arg-type]
-        [
-            ((*ROOT, 1), univ.Integer(5)),
-            ((*ROOT, 2), univ.Integer(6)),
-            ((1, 3, 6, 1, 2, 1, 44), univ.Integer(7)),
-        ],
+    rows: list[tuple[Oid, SnmpValue]] = []
+    done, stopped, last = extend_walk(
+        rows,
+        [((*ROOT, 1), 5), ((*ROOT, 2), 6), ((1, 3, 6, 1, 2, 1, 44), 7)],
         ROOT,
         ROOT,
         100,
@@ -146,32 +144,39 @@ def test_extend_stops_at_end_of_subtree() -> None:
 
 
 def test_extend_detects_non_increasing_oids() -> None:
-    rows: list[tuple[tuple[int, ...], object]] = []
-    done, stopped, _ = _extend(
-        rows,  # type: ignore[arg-type]
-        [((*ROOT, 5), univ.Integer(1)), ((*ROOT, 3), univ.Integer(2))],
-        ROOT,
-        ROOT,
-        100,
-    )
+    rows: list[tuple[Oid, SnmpValue]] = []
+    done, stopped, _ = extend_walk(rows, [((*ROOT, 5), 1), ((*ROOT, 3), 2)], ROOT, ROOT, 100)
     assert (done, stopped) == (True, "non_increasing")
     assert len(rows) == 1
 
 
 def test_extend_stops_at_row_limit() -> None:
-    rows: list[tuple[tuple[int, ...], object]] = []
-    done, stopped, _ = _extend(
-        rows,  # type: ignore[arg-type]
-        [((*ROOT, i), univ.Integer(i)) for i in range(1, 10)],
-        ROOT,
-        ROOT,
-        4,
-    )
+    rows: list[tuple[Oid, SnmpValue]] = []
+    varbinds: list[tuple[Oid, VarBindValue]] = [((*ROOT, i), i) for i in range(1, 10)]
+    done, stopped, _ = extend_walk(rows, varbinds, ROOT, ROOT, 4)
     assert (done, stopped, len(rows)) == (True, "max_rows", 4)
 
 
+def test_extend_skips_no_such_and_ends_at_end_of_mib_view() -> None:
+    rows: list[tuple[Oid, SnmpValue]] = []
+    varbinds: list[tuple[Oid, VarBindValue]] = [
+        ((*ROOT, 1), Absent.NO_SUCH_INSTANCE),
+        ((*ROOT, 2), 6),
+        ((*ROOT, 3), Absent.END_OF_MIB_VIEW),
+    ]
+    done, stopped, last = extend_walk(rows, varbinds, ROOT, ROOT, 100)
+    assert (done, stopped, last, rows) == (True, None, (*ROOT, 2), [((*ROOT, 2), 6)])
+
+
 def test_extend_with_an_empty_response_finishes() -> None:
-    assert _extend([], [], ROOT, ROOT, 5)[0] is True
+    assert extend_walk([], [], ROOT, ROOT, 5)[0] is True
+
+
+def test_pysnmp_values_reach_the_shared_loop_as_values_or_absent() -> None:
+    """(endOfMibView and noSuch* come through the v3 walks against snmpsim, in
+    tests/integration/test_probe.py; only exporter/snmp may import pysnmp's types.)"""
+    assert _varbind_value(univ.Null("")) is Absent.NULL
+    assert _varbind_value(univ.Integer(5)) == 5
 
 
 @pytest.mark.parametrize(
