@@ -82,6 +82,9 @@ Then open http://localhost:9269/ for the fleet page, and point Prometheus at /me
 `printer-exporter COMMAND --help` teaches each command. Docs: README.md, docs/.
 """
 
+_SNMP = SnmpOptions()
+"""The client's defaults, shown and used by the flags (declared once, in `SnmpOptions`)."""
+
 _DISCOVER_EPILOG = """\
 examples:
   printer-exporter discover 192.0.2.0/24
@@ -188,10 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--auth-protocol", help="SNMPv3: MD5, SHA, SHA224, SHA256, SHA384, SHA512")
     probe.add_argument("--priv-protocol", help="SNMPv3: DES, 3DES, AES, AES192, AES256")
     probe.add_argument("--context", default="", help="SNMPv3 context name")
-    probe.add_argument("--timeout", type=float, default=2.0, help="seconds per try (default: 2)")
-    probe.add_argument("--retries", type=int, default=1, help="retries per request (default: 1)")
     probe.add_argument(
-        "--max-repetitions", type=int, default=25, help="GETBULK max-repetitions (default: 25)"
+        "--timeout",
+        type=float,
+        default=_SNMP.timeout,
+        help=f"seconds per try (default: {_SNMP.timeout:g})",
+    )
+    probe.add_argument(
+        "--retries",
+        type=int,
+        default=_SNMP.retries,
+        help=f"retries per request (default: {_SNMP.retries})",
+    )
+    probe.add_argument(
+        "--max-repetitions",
+        type=int,
+        default=_SNMP.max_repetitions,
+        help=f"GETBULK max-repetitions (default: {_SNMP.max_repetitions})",
     )
     profiles = sub.add_parser(
         "profiles",
@@ -216,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("target", type=_parse_target, help="HOST[:PORT]")
     explain.add_argument("--community", default="public", help="v1/v2c community")
     explain.add_argument("--snmp.version", dest="snmp_version", choices=["1", "2c"], default="2c")
-    explain.add_argument("--timeout", type=float, default=2.0)
+    explain.add_argument("--timeout", type=float, default=_SNMP.timeout)
     explain.add_argument(
         "--profiles.dir", dest="profiles_dir", type=Path, help="override directory"
     )

@@ -17,12 +17,13 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from exporter.config._privacy import MaskMode, Shard, mask_target
 from exporter.config._values import format_host_port
 from exporter.config.ranges import AddressRange
 from exporter.secret import Secret
+from exporter.snmp import SnmpOptions
 from exporter.snmp.credentials import Credentials, community
 
 DEFAULT_CREDENTIALS: tuple[Credentials, ...] = (community("public", "public"),)
@@ -171,17 +172,21 @@ def _within(span: AddressRange, ip: ipaddress.IPv4Address | ipaddress.IPv6Addres
     return span.first.version == ip.version and int(span.first) <= int(ip) <= int(span.last)
 
 
+_SNMP_DEFAULTS: Final = SnmpOptions()
+"""The SNMP defaults are the client's (`SnmpOptions`), declared once there."""
+
+
 @dataclass(frozen=True, slots=True)
 class PollConfig:
     """The poll schedule and per-request SNMP behaviour (the fields of `SnmpOptions`)."""
 
     interval: float = 60.0
     jitter: float = 0.1
-    timeout: float = 2.0
-    retries: int = 1
+    timeout: float = _SNMP_DEFAULTS.timeout
+    retries: int = _SNMP_DEFAULTS.retries
     concurrency: int = 32
-    max_repetitions: int = 25
-    walk_timeout: float = 30.0
+    max_repetitions: int = _SNMP_DEFAULTS.max_repetitions
+    walk_timeout: float = _SNMP_DEFAULTS.walk_timeout
 
 
 @dataclass(frozen=True, slots=True)
