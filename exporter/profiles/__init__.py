@@ -21,8 +21,9 @@ profile logic and lives in `exporter.integrity`, beside the poller that runs it.
 
 Modules:
 - `model`: the frozen dataclasses the YAML becomes, and the counter vocabulary.
-- `loader` / `validate`: load, validate (errors name file, path and value),
-  inheritance, override directory and database version.
+- `loader` / `validate` (`checks`, the small checks every section uses; `validate_ews`,
+  the `ews:` pages): load, validate (errors name file, path and value), inheritance,
+  override directory and database version.
 - `match`: rule precedence, most specific first; the reason text.
 - `engine`: batched GETs and table walks through `DeviceData`; counters with
   `source` = OID or `formula(...)`.

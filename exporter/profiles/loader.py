@@ -30,8 +30,9 @@ from typing import Any, Final
 
 import yaml
 
+from exporter.profiles.checks import NAME, Ctx, ProfileError, unknown_keys
 from exporter.profiles.model import SCHEMA_VERSION, Database, Profile
-from exporter.profiles.validate import NAME, Ctx, ProfileError, unknown_keys, validate_profile
+from exporter.profiles.validate import validate_profile
 
 __all__ = ["PACKAGE_DIR", "ProfileError", "load_database", "load_directory", "version_key"]
 
