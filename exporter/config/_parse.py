@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from exporter.config._checker import Checker, Converter
+from exporter.config._checker import Converter
+from exporter.config._credential_sets import CredentialSections, declared_set_names
 from exporter.config._ews import check_targets, declared_names, parse_section, parse_target
 from exporter.config._load import ConfigError
 from exporter.config._model import (
@@ -35,7 +35,6 @@ from exporter.config._model import (
     WebConfig,
 )
 from exporter.config._privacy import MASK_MODES, Shard, parse_shard
-from exporter.config._secrets import possible_secrets
 from exporter.config._values import (
     Invalid,
     check_duration_bounds,
@@ -48,22 +47,14 @@ from exporter.config._values import (
     parse_host_port,
     parse_int,
     parse_listen_address,
-    parse_name,
     parse_port,
     parse_positive_number,
     parse_route_prefix,
-    parse_snmp_version,
     parse_text,
     show,
 )
 from exporter.config.ranges import AddressRange, count_addresses, parse_range
 from exporter.secret import Secret
-from exporter.snmp.credentials import (
-    CredentialError,
-    Credentials,
-    community,
-    usm,
-)
 
 LARGE_RANGE = 65536
 """A range bigger than a /16 needs `allow_large_ranges`: it is usually a typo (/8 for /24)."""
@@ -128,20 +119,6 @@ _SECTIONS = (
     "ews",
     "icmp",
 )
-_COMMON_CREDENTIAL_KEYS = ("name", "version")
-_V1_KEYS = ("community", "community_file")
-_V3_KEYS = (
-    "username",
-    "auth_protocol",
-    "auth_key",
-    "auth_key_file",
-    "priv_protocol",
-    "priv_key",
-    "priv_key_file",
-    "context",
-)
-_V3_STRINGS = ("auth_protocol", "priv_protocol", "context")
-_CREDENTIAL_KEYS = frozenset((*_COMMON_CREDENTIAL_KEYS, *_V1_KEYS, *_V3_KEYS))
 
 
 def parse_data(data: object, source: str, base_dir: Path) -> Config:
@@ -153,7 +130,7 @@ def parse_data(data: object, source: str, base_dir: Path) -> Config:
     return config
 
 
-class _Parser(Checker):
+class _Parser(CredentialSections):
     ews_names: list[str]
     """Credential names of the `ews` section, which targets' `ews.credentials` may name."""
     ews_targets: dict[int, EwsTarget]
@@ -169,7 +146,7 @@ class _Parser(Checker):
         kwargs: dict[str, Any] = {}
         if "credentials" in raw:
             kwargs["credentials"] = self.credentials(raw["credentials"])
-            names = _declared_names(raw["credentials"])
+            names = declared_set_names(raw["credentials"])
         else:
             names = [creds.name for creds in Config().credentials]
         self.ews_names = declared_names(raw.get("ews"))
@@ -198,90 +175,6 @@ class _Parser(Checker):
         config = Config(**kwargs)
         check_targets(self, self.ews_targets, config.ews)
         return config
-
-    # --- credentials -------------------------------------------------------------
-
-    def credentials(self, value: object) -> tuple[Credentials, ...]:
-        items = self.items(value, "credentials")
-        if not items and isinstance(value, list):
-            self.add("credentials", "must list at least one set; leave the key out for the default")
-        sets: list[Credentials] = []
-        first_seen: dict[str, int] = {}
-        for index, item in enumerate(items):
-            path = f"credentials[{index}]"
-            creds = self.credential_set(item, path)
-            if creds is None:
-                continue
-            if creds.name in first_seen:
-                self.add(
-                    f"{path}.name",
-                    f"duplicate of credentials[{first_seen[creds.name]}]: {creds.name!r}",
-                )
-                continue
-            first_seen[creds.name] = index
-            sets.append(creds)
-        return tuple(sets)
-
-    def credential_set(self, item: object, path: str) -> Credentials | None:
-        """One set, built by `community()` or `usm()` so their checks apply here too."""
-        before = len(self.problems)
-        if isinstance(item, dict):
-            self.secrets |= possible_secrets(item, _CREDENTIAL_KEYS)
-        raw = self.mapping(item, path, _CREDENTIAL_KEYS)
-        if raw is None:
-            return None
-        name = self.required(raw, path, "name", parse_name)
-        version = self.required(raw, path, "version", parse_snmp_version)
-        if name is None or version is None:
-            return None
-        only = "SNMP v1 and v2c" if version == 3 else "SNMPv3"
-        for key in _V1_KEYS if version == 3 else _V3_KEYS:
-            if key in raw:
-                self.add(f"{path}.{key}", f"only for {only}; this set is version {_show(version)}")
-        build: Callable[[], Credentials]
-        if version != 3:
-            value = self.secret(raw, path, "community", required=True)
-            build = partial(community, name, value or "", version=1 if version == 1 else 2)
-        else:
-            text = self.fields(raw, path, dict.fromkeys(_V3_STRINGS, _string))
-            build = partial(
-                usm,
-                name,
-                self.required(raw, path, "username", _string) or "",
-                auth_protocol=text.get("auth_protocol"),
-                auth_key=self.secret(raw, path, "auth_key"),
-                priv_protocol=text.get("priv_protocol"),
-                priv_key=self.secret(raw, path, "priv_key"),
-                context_name=text.get("context", ""),
-            )
-        if len(self.problems) > before:
-            return None
-        try:
-            return build()
-        except CredentialError as error:
-            self.add(*_credential_problem(str(error), name, path, raw))
-            return None
-
-    def credential_names(self, value: object, path: str, known: list[str]) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            self.add(
-                path,
-                "must be a non-empty list of credential set names; leave it out to try all."
-                f" Got: {show(value)}",
-            )
-            return ()
-        names: list[str] = []
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or item not in known:
-                defined = ", ".join(known) or "none"
-                self.add(
-                    f"{path}[{index}]", f"unknown credential set {show(item)}; defined: {defined}"
-                )
-            elif item in names:
-                self.add(f"{path}[{index}]", f"listed twice: {item!r}")
-            else:
-                names.append(item)
-        return tuple(names)
 
     # --- targets and discovery -----------------------------------------------------
 
@@ -619,44 +512,11 @@ class _Parser(Checker):
 # --- converters and messages ------------------------------------------------------------
 
 
-def _declared_names(value: object) -> list[str]:
-    """Every set name written, valid set or not: a broken set should cost one error, not one
-    more "unknown credential set" for each target that names it."""
-    items = value if isinstance(value, list) else []
-    names = [i["name"] for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)]
-    return list(dict.fromkeys(names))
-
-
 def _target_address(value: object) -> tuple[str, int]:
     return parse_host_port(value, SNMP_PORT)
-
-
-def _show(version: int) -> str:
-    return "2c" if version == 2 else str(version)
-
-
-def _string(value: object) -> str:
-    if not isinstance(value, str):
-        raise Invalid(f"must be a string. Got: {show(value)}")
-    return value
 
 
 def _mask_mode(value: object) -> str:
     if value not in MASK_MODES:
         raise Invalid(f"must be one of {', '.join(MASK_MODES)}. Got: {show(value)}")
     return str(value)
-
-
-def _credential_problem(
-    message: str, name: str, path: str, raw: Mapping[str, Any]
-) -> tuple[str, str]:
-    """A CredentialError ("credentials 'x': auth_key must be ...") -> (path, message).
-
-    The path names the key the user wrote: `auth_key_file` when the key came from a file.
-    """
-    message = message.removeprefix(f"credentials {name!r}: ")
-    field = message.split(" ", 1)[0]
-    if field in _V1_KEYS or field in _V3_KEYS:
-        written = f"{field}_file" if f"{field}_file" in raw else field
-        return f"{path}.{written}", message.removeprefix(field + " ")
-    return path, message
