@@ -49,9 +49,9 @@ import yaml
 from demo.central import INTERVAL, Central
 from demo.living import DEMO_PACE, VARIATION_DIR, describe, write_recordings
 from demo.simulator import Simulator, SimulatorError, V3User
+from exporter.daemon import serve
 from exporter.device import read_device
 from exporter.logs import setup_logging
-from exporter.serve import serve
 from exporter.snmp import Credentials, SnmpError, SnmpOptions, community, connect, usm
 from exporter.table import render
 

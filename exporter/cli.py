@@ -19,12 +19,18 @@ from typing import Literal
 
 from exporter import __version__
 from exporter.config import (
+    DEFAULT_CREDENTIALS,
+    DEFAULT_LISTEN_ADDRESS,
+    LARGE_RANGE,
+    SNMP_PORT,
     AddressRange,
+    DiscoveryConfig,
     count_addresses,
     expand,
     parse_host_port,
     parse_range,
 )
+from exporter.daemon import dry_run, serve
 from exporter.device import explain_device, read_device
 from exporter.discovery import sweep
 from exporter.icmp import Pinger, ping_sweep
@@ -32,7 +38,6 @@ from exporter.logs import setup_logging
 from exporter.profiles import PACKAGE_DIR, ProfileError, check_database, default_database
 from exporter.profiles.loader import load_directory
 from exporter.progress import ProgressBar
-from exporter.serve import dry_run, serve
 from exporter.snmp import (
     CredentialError,
     Credentials,
@@ -46,7 +51,24 @@ from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.table import columns, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-LARGE_RANGE = 65536
+
+_SNMP = SnmpOptions()
+"""The client's defaults, shown and used by the flags (declared once, in `SnmpOptions`)."""
+
+_DISCOVERY = DiscoveryConfig()
+"""The sweep's defaults, shown and used by `discover` (declared once, in `DiscoveryConfig`)."""
+
+
+def _default_community() -> str:
+    """The community of the config's default credential set. Not a secret: it is `public`,
+    the read-only community nearly every printer ships with."""
+    secret = DEFAULT_CREDENTIALS[0].community_string
+    assert secret is not None, "the default credential set is v1/v2c"
+    return secret.reveal()
+
+
+PUBLIC = _default_community()
+"""The community the commands try when given none, and the config when it lists none."""
 
 _PROBE_EPILOG = """\
 examples:
@@ -63,27 +85,27 @@ exit status: 0 read, 1 unreachable / auth failure / no answer, 2 bad usage
 
 
 def _parse_target(text: str) -> tuple[str, int]:
-    """'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, port 161 by default)."""
+    """'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, the SNMP port by
+    default)."""
     try:
-        return parse_host_port(text, 161)
+        return parse_host_port(text, SNMP_PORT)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-_MAIN_EPILOG = """\
+_LISTEN_PORT = DEFAULT_LISTEN_ADDRESS.rpartition(":")[2]
+
+_MAIN_EPILOG = f"""\
 examples:
   printer-exporter --config.file printer-exporter.yml --dry-run   # check a config first
-  printer-exporter --config.file printer-exporter.yml             # serve on :9269
+  printer-exporter --config.file printer-exporter.yml             # serve on :{_LISTEN_PORT}
   printer-exporter probe 192.0.2.20 --community public            # read one printer now
   printer-exporter discover 192.0.2.0/24                          # find the printers
   printer-exporter profiles explain 192.0.2.20                    # why these meters
 
-Then open http://localhost:9269/ for the fleet page, and point Prometheus at /metrics.
+Then open http://localhost:{_LISTEN_PORT}/ for the fleet page, and point Prometheus at /metrics.
 `printer-exporter COMMAND --help` teaches each command. Docs: README.md, docs/.
 """
-
-_SNMP = SnmpOptions()
-"""The client's defaults, shown and used by the flags (declared once, in `SnmpOptions`)."""
 
 _DISCOVER_EPILOG = """\
 examples:
@@ -119,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.listen-address",
         dest="listen_address",
         metavar="ADDR",
-        help="address to serve /metrics and the pages on (default: the config's, else :9269)",
+        help="address to serve /metrics and the pages on"
+        f" (default: the config's, else {DEFAULT_LISTEN_ADDRESS})",
     )
     parser.add_argument(
         "--web.config.file",
@@ -171,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     probe.add_argument(
-        "target", nargs="?", type=_parse_target, help="HOST[:PORT], port 161 by default"
+        "target", nargs="?", type=_parse_target, help=f"HOST[:PORT], port {SNMP_PORT} by default"
     )
     probe.add_argument(
         "--replay", type=Path, metavar="FILE", help="read an .snmprec recording instead"
@@ -179,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--output", choices=["table", "json"], default="table", help="table (default) or json"
     )
-    probe.add_argument("--community", default="public", help="v1/v2c community (default: public)")
+    probe.add_argument("--community", default=PUBLIC, help=f"v1/v2c community (default: {PUBLIC})")
     probe.add_argument(
         "--snmp.version",
         dest="snmp_version",
@@ -229,12 +252,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="show which profile matches a device and where each counter comes from",
         description="Read one device and show which profile matches, why, and each value's source.",
     )
-    explain.add_argument("target", type=_parse_target, help="HOST[:PORT]")
-    explain.add_argument("--community", default="public", help="v1/v2c community")
-    explain.add_argument("--snmp.version", dest="snmp_version", choices=["1", "2c"], default="2c")
-    explain.add_argument("--timeout", type=float, default=_SNMP.timeout)
     explain.add_argument(
-        "--profiles.dir", dest="profiles_dir", type=Path, help="override directory"
+        "target", type=_parse_target, help=f"HOST[:PORT], port {SNMP_PORT} by default"
+    )
+    explain.add_argument(
+        "--community", default=PUBLIC, help=f"v1/v2c community (default: {PUBLIC})"
+    )
+    explain.add_argument(
+        "--snmp.version",
+        dest="snmp_version",
+        choices=["1", "2c"],
+        default="2c",
+        help="SNMP version (default: 2c)",
+    )
+    explain.add_argument(
+        "--timeout",
+        type=float,
+        default=_SNMP.timeout,
+        help=f"seconds per try (default: {_SNMP.timeout:g})",
+    )
+    explain.add_argument(
+        "--profiles.dir",
+        dest="profiles_dir",
+        type=Path,
+        help="an override directory laid over the shipped database, as pull_sync delivers",
     )
 
     discover = sub.add_parser(
@@ -254,27 +295,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RANGE",
         help="leave these out (repeatable)",
     )
-    discover.add_argument("--port", type=int, default=161, help="UDP port (default: 161)")
+    discover.add_argument(
+        "--port", type=int, default=_DISCOVERY.port, help=f"UDP port (default: {_DISCOVERY.port})"
+    )
     discover.add_argument(
         "--community",
         action="append",
         metavar="C",
-        help="community to try (repeatable; default: public)",
-    )
-    discover.add_argument("--snmp.version", dest="snmp_version", choices=["1", "2c"], default="2c")
-    discover.add_argument(
-        "--rate", type=float, default=200.0, help="packets per second (default: 200)"
+        help=f"community to try (repeatable; default: {PUBLIC})",
     )
     discover.add_argument(
-        "--timeout", type=float, default=1.0, help="seconds to wait for answers (default: 1)"
+        "--snmp.version",
+        dest="snmp_version",
+        choices=["1", "2c"],
+        default="2c",
+        help="SNMP version (default: 2c; SNMPv3 printers do not answer a sweep)",
     )
     discover.add_argument(
-        "--retries", type=int, default=1, help="extra tries per address (default: 1)"
+        "--rate",
+        type=float,
+        default=_DISCOVERY.rate,
+        help=f"packets per second (default: {_DISCOVERY.rate:g})",
+    )
+    discover.add_argument(
+        "--timeout",
+        type=float,
+        default=_DISCOVERY.timeout,
+        help=f"seconds to wait for answers (default: {_DISCOVERY.timeout:g})",
+    )
+    discover.add_argument(
+        "--retries",
+        type=int,
+        default=_DISCOVERY.retries,
+        help=f"extra tries per address (default: {_DISCOVERY.retries})",
     )
     discover.add_argument(
         "--allow-large-range",
         action="store_true",
-        help="allow sweeping more than a /16 (65,536 addresses)",
+        help=f"allow sweeping more than a /16 ({LARGE_RANGE:,} addresses)",
     )
     discover.add_argument(
         "--icmp",
@@ -282,7 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also ping the addresses that did not answer SNMP, and list those that answer"
         " ping (a printer whose SNMP is off or whose community is another; any live host)",
     )
-    discover.add_argument("--output", choices=["table", "json"], default="table")
+    discover.add_argument(
+        "--output", choices=["table", "json"], default="table", help="table (default) or json"
+    )
     return parser
 
 
@@ -375,7 +435,7 @@ def _discover(args: argparse.Namespace) -> int:
         version: Literal[1, 2] = 1 if args.snmp_version == "1" else 2
         sets = [
             community(f"community-{i + 1}", text, version=version)
-            for i, text in enumerate(args.community or ["public"])
+            for i, text in enumerate(args.community or [PUBLIC])
         ]
     except (ValueError, CredentialError) as exc:
         print(f"error: {exc}", file=sys.stderr)

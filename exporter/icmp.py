@@ -37,8 +37,12 @@ log = logging.getLogger(__name__)
 _send_echo = icmplib.async_ping
 """The one place an echo leaves the process (the test suite wraps it to refuse any address
 outside loopback)."""
-_MAX_COUNT: Final = 5
-_MAX_TIMEOUT: Final = 10.0
+COUNT: Final = 1
+"""Echoes per ping, unless told otherwise: also the config's `icmp.count` default."""
+TIMEOUT: Final = 1.0
+"""Seconds each echo waits for its reply, unless told otherwise: also `icmp.timeout`'s."""
+MAX_COUNT: Final = 5
+MAX_TIMEOUT: Final = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +67,16 @@ class Pinger:
     """
 
     def __init__(
-        self, *, count: int = 1, timeout: float = 1.0, privileged: bool | None = None
+        self,
+        *,
+        count: int = COUNT,
+        timeout: float = TIMEOUT,
+        privileged: bool | None = None,
     ) -> None:
-        if not 1 <= count <= _MAX_COUNT:
-            raise ValueError(f"count must be 1..{_MAX_COUNT}, not {count}")
-        if not 0 < timeout <= _MAX_TIMEOUT:
-            raise ValueError(f"timeout must be in (0, {_MAX_TIMEOUT:g}] seconds, not {timeout}")
+        if not 1 <= count <= MAX_COUNT:
+            raise ValueError(f"count must be 1..{MAX_COUNT}, not {count}")
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"timeout must be in (0, {MAX_TIMEOUT:g}] seconds, not {timeout}")
         self.count = count
         self.timeout = timeout
         self._modes: list[bool] = [False, True] if privileged is None else [privileged]

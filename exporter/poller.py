@@ -44,7 +44,7 @@ from exporter.snmp import (
     SnmpOptions,
     connect,
 )
-from exporter.state import TrafficCounts
+from exporter.state import TRAFFIC_FIELDS, TrafficCounts
 from exporter.store import DeviceEntry, SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,7 @@ def traffic_of(client: SnmpClient | None) -> TrafficCounts:
     if client is None:
         return TrafficCounts()
     stats = client.stats
-    return TrafficCounts(
-        packets_sent=stats.packets_sent,
-        packets_received=stats.packets_received,
-        bytes_sent=stats.bytes_sent,
-        bytes_received=stats.bytes_received,
-        retries=stats.retries,
-        timeouts=stats.timeouts,
-    )
+    return TrafficCounts(**{name: getattr(stats, name) for name in TRAFFIC_FIELDS})
 
 
 class Poller:

@@ -76,7 +76,7 @@ class Service:
         self._state: tuple[tuple[object, ...], ExporterState] | None = None
         self._reload_lock = asyncio.Lock()
         self.tls_certificate_expiry: Mapping[str, float] = {}
-        """notAfter of the web server's certificate by file, read at start-up (serve.py)."""
+        """notAfter of the web server's certificate by file, read at start-up (daemon.py)."""
         self._renderer = MetricsRenderer()
         self._apply(config)
 

@@ -7,6 +7,7 @@ a printer.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 import platform
@@ -19,6 +20,7 @@ from exporter import __version__
 from exporter.model import Snapshot
 
 __all__ = [
+    "TRAFFIC_FIELDS",
     "BuildInfo",
     "DiscoveryStats",
     "ExporterState",
@@ -55,6 +57,14 @@ class TrafficCounts:
     bytes_received: int = 0
     retries: int = 0
     timeouts: int = 0
+
+
+TRAFFIC_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in dataclasses.fields(TrafficCounts))
+"""The wire-traffic counters, in exposition order: declared once, as `TrafficCounts`' fields.
+
+The SNMP client's `TrafficStats` and the sweep's `SweepStats` count the same things
+while they run (mutable, in the snmp layer); tests/unit/test_traffic_fields.py holds
+them to these names, and the metrics name their series after them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from exporter.model import DeviceRead, ReaderRun, Snapshot
 from exporter.snmp.credentials import Credentials
-from exporter.state import TrafficCounts
+from exporter.state import TRAFFIC_FIELDS, TrafficCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +103,4 @@ class SnapshotStore:
 
 
 def _add(a: TrafficCounts, b: TrafficCounts) -> TrafficCounts:
-    return replace(
-        a,
-        packets_sent=a.packets_sent + b.packets_sent,
-        packets_received=a.packets_received + b.packets_received,
-        bytes_sent=a.bytes_sent + b.bytes_sent,
-        bytes_received=a.bytes_received + b.bytes_received,
-        retries=a.retries + b.retries,
-        timeouts=a.timeouts + b.timeouts,
-    )
+    return TrafficCounts(**{name: getattr(a, name) + getattr(b, name) for name in TRAFFIC_FIELDS})

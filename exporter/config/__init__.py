@@ -31,6 +31,8 @@ from exporter.config._load import MAX_CONFIG_BYTES, ConfigError, load_yaml, read
 from exporter.config._model import (
     DEFAULT_CREDENTIALS,
     DEFAULT_LISTEN_ADDRESS,
+    LARGE_RANGE,
+    SNMP_PORT,
     Config,
     DiscoveryConfig,
     EwsConfig,
@@ -62,7 +64,9 @@ from exporter.config.ranges import AddressRange, IPAddress, count_addresses, exp
 __all__ = [
     "DEFAULT_CREDENTIALS",
     "DEFAULT_LISTEN_ADDRESS",
+    "LARGE_RANGE",
     "MAX_CONFIG_BYTES",
+    "SNMP_PORT",
     "AddressRange",
     "Config",
     "ConfigError",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from exporter import icmp
 from exporter.config._privacy import MaskMode, Shard, mask_target
 from exporter.config._values import format_host_port
 from exporter.config.ranges import AddressRange
@@ -93,6 +94,11 @@ class Target:
     def address(self) -> str:
         """The canonical `host:port`, used as the `target` label and the shard key."""
         return format_host_port(self.host, self.port)
+
+
+LARGE_RANGE = 1 << 16
+"""A range bigger than a /16 needs `allow_large_ranges` (`--allow-large-range` for
+`discover`): it is usually a typo, /8 written for /24."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +246,9 @@ class IcmpConfig:
     off from one whose SNMP is silent. Polled targets only: ICMP never sweeps."""
 
     enabled: bool = True
-    count: int = 1
-    timeout: float = 1.0
-    """How long each echo waits for its reply."""
+    count: int = icmp.COUNT
+    timeout: float = icmp.TIMEOUT
+    """How long each echo waits for its reply (the defaults are the pinger's, in icmp.py)."""
 
 
 @dataclass(frozen=True, slots=True)

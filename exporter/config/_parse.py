@@ -14,11 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from exporter import icmp
 from exporter.config._checker import Converter
 from exporter.config._credential_sets import CredentialSections, declared_set_names
 from exporter.config._ews import check_targets, declared_names, parse_section, parse_target
 from exporter.config._load import ConfigError
 from exporter.config._model import (
+    LARGE_RANGE,
     REMOTE_SETTINGS,
     SNMP_PORT,
     Config,
@@ -56,8 +58,6 @@ from exporter.config._values import (
 from exporter.config.ranges import AddressRange, count_addresses, parse_range
 from exporter.secret import Secret
 
-LARGE_RANGE = 65536
-"""A range bigger than a /16 needs `allow_large_ranges`: it is usually a typo (/8 for /24)."""
 MAX_ADDRESSES_CEILING = 1 << 24
 MAX_TARGETS = 100_000
 MIN_SALT_CHARS = 16
@@ -99,8 +99,8 @@ _PJL: dict[str, Converter] = {
 }
 _ICMP: dict[str, Converter] = {
     "enabled": parse_bool,
-    "count": _int(1, 5),
-    "timeout": _duration(0.1, 10),
+    "count": _int(1, icmp.MAX_COUNT),
+    "timeout": _duration(0.1, icmp.MAX_TIMEOUT),
 }
 _WEB_KEYS = ("listen_address", "snapshot_api", "external_url", "route_prefix", "probe")
 _TARGET_KEYS = ("address", "credentials", "name", "pjl", "ews")

@@ -7,10 +7,13 @@ Defined once here; the series builders (`series.py`) fill them and the text form
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Final, Literal, TypeAlias
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
+
+from exporter.state import TRAFFIC_FIELDS as TRAFFIC_FIELDS  # series.py reads it here
+from exporter.state import DiscoveryStats
 
 MAX_LABEL_CHARS: Final = 256
 """Longest label value exposed: a panel line or alert text must not bloat every scrape."""
@@ -164,15 +167,6 @@ def _glob(name: str, kind: Kind, *labels: str) -> Family:
 
 _SUPPLY = ("supply", "description", "type", "color")
 _TRAY = ("tray", "name", "media")
-TRAFFIC_FIELDS = (
-    "packets_sent",
-    "packets_received",
-    "bytes_sent",
-    "bytes_received",
-    "retries",
-    "timeouts",
-)
-
 UP = _dev("printer_up", "gauge")
 POLL_DURATION = _dev("printer_poll_duration_seconds", "gauge")
 LAST_SUCCESS = _dev("printer_last_poll_success_timestamp_seconds", "gauge")
@@ -229,12 +223,12 @@ SWEEPS = _glob("printer_exporter_discovery_sweeps_total", "counter")
 SWEEP_DURATION = _glob("printer_exporter_discovery_last_sweep_duration_seconds", "gauge")
 PROBED = _glob("printer_exporter_discovery_addresses_probed_total", "counter")
 FOUND = _glob("printer_exporter_discovery_devices_found", "gauge")
-DISCOVERY_FIELDS = (
-    "packets_sent_total",
-    "packets_received_total",
-    "bytes_sent_total",
-    "bytes_received_total",
+_SWEEP_TOTALS = {f.name for f in fields(DiscoveryStats)}
+DISCOVERY_FIELDS = tuple(
+    f"{name}_total" for name in TRAFFIC_FIELDS if f"{name}_total" in _SWEEP_TOTALS
 )
+"""The traffic counters a sweep keeps (`DiscoveryStats`): packets and bytes, since one
+GETNEXT per address has no per-request retries or timeouts to count."""
 DISCOVERY_TRAFFIC = tuple(
     _glob(f"printer_exporter_discovery_{attr}", "counter") for attr in DISCOVERY_FIELDS
 )

@@ -32,7 +32,9 @@ import dataclasses
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
+from exporter.config import PjlConfig
 from exporter.hostlock import HostLocks
 from exporter.pjl.errors import PjlClosed, PjlConnectError, PjlProtocolError, PjlTimeout
 from exporter.pjl.parse import (
@@ -50,6 +52,8 @@ from exporter.pjl.parse import (
 )
 
 _READ_CHUNK = 4096
+_CONFIG: Final = PjlConfig()
+"""The config's PJL defaults: a client made without limits waits as long as a poll would."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,9 @@ class PjlLimits:
     """How long and how much one exchange may take. The defaults suit a LAN printer:
     its INFO replies are a few hundred bytes and come within a second."""
 
-    timeout: float = 5.0
-    """The whole call: waiting for the host's lock, connecting, sending, reading."""
+    timeout: float = _CONFIG.timeout
+    """The whole call: waiting for the host's lock, connecting, sending, reading (the
+    config's `pjl.timeout` default, declared there)."""
     max_reply_bytes: int = 16 * 1024
     max_total_bytes: int = 64 * 1024
     close_timeout: float = 1.0

@@ -99,6 +99,11 @@ class TrafficStats:
     UDP payload octets. The lean v1/v2c transport fills every field. pysnmp
     hides its retries and datagrams, so for SNMPv3 the packet counts are the
     requests and answers it reports, and bytes stay 0.
+
+    The six wire fields are `exporter.state.TRAFFIC_FIELDS`, under the same names (a
+    test holds them to it): the poller copies them by those names into the frozen
+    `TrafficCounts` the metrics show. They are declared here again because these
+    count in place, per datagram, and a frozen dataclass cannot be a mutable one's base.
     """
 
     requests: int = 0

@@ -27,11 +27,11 @@ import asyncio
 import secrets
 import socket
 import weakref
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from exporter.snmp.ber import RESPONSE, BerError, Message, decode_header, decode_message
 from exporter.snmp.ber_encode import FAST_REQUEST_ID_MIN, REQUEST_ID_MAX, RequestTemplate
-from exporter.snmp.client import TRANSPORT_STATS, SnmpOptions
+from exporter.snmp.client import TRANSPORT_STATS, SnmpOptions, TrafficStats
 from exporter.snmp.errors import SnmpError, SnmpTransportError
 
 _ID_SPAN = REQUEST_ID_MAX - FAST_REQUEST_ID_MIN + 1
@@ -46,17 +46,6 @@ class Route(NamedTuple):
     family: int
     host: str
     port: int
-
-
-class WireStats(Protocol):
-    """The per-client counters the transport keeps (see `client.TrafficStats`)."""
-
-    packets_sent: int
-    packets_received: int
-    bytes_sent: int
-    bytes_received: int
-    retries: int
-    timeouts: int
 
 
 class _Pending:
@@ -79,7 +68,7 @@ class _Pending:
         community: bytes,
         version: int,
         tries_left: int,
-        stats: WireStats,
+        stats: TrafficStats,
     ) -> None:
         self.future = future
         self.packet = packet
@@ -154,7 +143,7 @@ class Endpoint(asyncio.DatagramProtocol):
         community: bytes,
         template: RequestTemplate,
         options: SnmpOptions,
-        stats: WireStats,
+        stats: TrafficStats,
     ) -> Outcome:
         """Send one request, resending on timeout; the outcome, never an exception.
 

@@ -45,6 +45,10 @@ the GETNEXT answers by OID)."""
 
 @dataclass(slots=True)
 class SweepStats:
+    """What a sweep cost. Its packet and byte fields are four of
+    `exporter.state.TRAFFIC_FIELDS`, under the same names (a test holds them to it); a
+    sweep has no per-request retries or timeouts to count."""
+
     answered: int = 0
     """Addresses that answered SNMP at all."""
     probed: int = 0

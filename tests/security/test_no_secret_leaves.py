@@ -22,7 +22,7 @@ import yaml
 
 from demo.central import Central
 from demo.simulator import Simulator, V3User, free_tcp_port, free_udp_port
-from exporter.serve import serve
+from exporter.daemon import serve
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration

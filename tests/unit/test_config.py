@@ -1236,7 +1236,7 @@ def test_any_unicode_only_ever_raises_config_error(text: str) -> None:
 
 def test_the_web_keys_reach_the_app() -> None:
     """external_url, route_prefix and probe were settable by no key or flag before."""
-    from exporter.serve import web_settings
+    from exporter.daemon import web_settings
 
     config = parse(
         "web: {external_url: 'https://mps.example/site-7', probe: false,"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.serve import serve
+from exporter.daemon import serve
 from exporter.systemd import Notifier
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"

@@ -17,8 +17,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.daemon import dry_run, serve
 from exporter.metrics import ExporterState, MetricsRenderer, render
-from exporter.serve import dry_run, serve
 from exporter.service import Service
 from exporter.web import load_web_config
 from exporter.web.certs import certificate_not_after, expiry_warnings, tls_certificate_expiry

@@ -1,4 +1,7 @@
-"""`printer-exporter --config.file FILE`: the long-running exporter, and `--dry-run`.
+"""`printer-exporter --config.file FILE`: the long-running process, and `--dry-run`.
+
+The daemon wires the service (`service.py`: the config in force, polls, reloads) to the
+web server, the signals and systemd; `service.py` knows nothing of any of them.
 
 One asyncio loop runs the poller, the discovery sweeps and uvicorn. uvicorn
 owns SIGINT/SIGTERM (it stops serving, then we stop polling); SIGHUP reloads
