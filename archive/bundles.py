@@ -24,8 +24,7 @@ from typing import Any, Final
 
 from archive.errors import UsageError
 from archive.times import format_seconds, parse_instant
-from exporter.config import ConfigError
-from exporter.config._load import load_yaml, read_config_text
+from exporter.yamlcheck import DocumentError, join, load, problem, unknown_key
 
 SCHEMA: Final = "archive-config/1"
 SETTINGS: Final = ("targets", "discovery", "poll", "upload", "checkin")
@@ -51,11 +50,11 @@ SECRET_KEYS: Final = frozenset(
 def load_spec(path: Path) -> dict[str, Any]:
     """Read a bundle file (YAML, or JSON, which YAML reads too) -> its top-level mapping.
 
-    Read with the exporter's strict YAML loader (a key written twice is an error),
-    so every file of the project is read by the same rules."""
+    Read by `exporter.yamlcheck`, as every YAML file of the project is: a key written
+    twice is an error."""
     try:
-        data = load_yaml(read_config_text(path), str(path))
-    except ConfigError as error:
+        data = load(path)
+    except DocumentError as error:
         raise UsageError(f"--file: {str(path)!r}: {'; '.join(error.problems)}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--file: {str(path)!r} must hold a mapping with `settings`")
@@ -88,9 +87,9 @@ def build_bundle(
     """The bundle's JSON bytes, checked; `UsageError` naming the key and value otherwise."""
     for key in spec:
         if key not in TOP_KEYS:
-            raise UsageError(f"{key}: unknown key; a bundle file has {', '.join(TOP_KEYS)}")
+            raise UsageError(problem(join("", key), unknown_key(key, TOP_KEYS)))
     if spec.get("schema", SCHEMA) != SCHEMA:
-        raise UsageError(f"schema: must be {SCHEMA!r}, got {spec['schema']!r}")
+        raise UsageError(problem("schema", f"must be {SCHEMA!r}", spec["schema"]))
     if spec.get("agent", agent) != agent:
         raise UsageError(f"agent: the file names {spec['agent']!r}, publishing for {agent!r}")
     if "issued_at" in spec:
@@ -99,10 +98,10 @@ def build_bundle(
         raise UsageError(f"not_after: {format_seconds(not_after)} is not after issued_at")
     settings = spec.get("settings", {})
     if not isinstance(settings, dict):
-        raise UsageError(f"settings: must be a mapping, got {type(settings).__name__}")
+        raise UsageError(problem("settings", "must be a mapping", settings))
     for key in settings:
         if key not in SETTINGS:
-            raise UsageError(f"settings.{key}: unknown setting; one of {', '.join(SETTINGS)}")
+            raise UsageError(problem(join("settings", key), unknown_key(key, SETTINGS)))
     _no_secrets(settings, "settings")
     bundle: dict[str, Any] = {
         "schema": SCHEMA,
@@ -126,7 +125,7 @@ def spec_version(spec: dict[str, Any]) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
-        raise UsageError(f"version: must be a positive integer, got {value!r}")
+        raise UsageError(problem("version", "must be a positive integer", value))
     return value
 
 
@@ -147,13 +146,13 @@ def spec_not_after(spec: dict[str, Any]) -> datetime | None:
 
 def _profiles(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise UsageError(f"profiles: must be a mapping, got {type(value).__name__}")
+        raise UsageError(problem("profiles", "must be a mapping", value))
     for key in value:
         if key not in ("version", "files"):
-            raise UsageError(f"profiles.{key}: unknown key; profiles has version and files")
+            raise UsageError(problem(join("profiles", key), unknown_key(key, ("version", "files"))))
     version, files = value.get("version"), value.get("files")
     if not isinstance(version, str) or not version:
-        raise UsageError(f"profiles.version: must be a non-empty string, got {version!r}")
+        raise UsageError(problem("profiles.version", "must be a non-empty string", version))
     if not isinstance(files, dict) or not files:
         raise UsageError("profiles.files: must map file names to YAML text")
     for name, text in files.items():

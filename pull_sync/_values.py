@@ -23,9 +23,9 @@ from exporter.config._values import (
     check_duration_bounds,
     parse_duration,
     port_number,
-    show,
     split_host_port,
 )
+from exporter.yamlcheck import show
 
 MiB = 1024 * 1024
 DEFAULT_EXPORTER_URL = "http://127.0.0.1:9269"

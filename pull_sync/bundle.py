@@ -30,7 +30,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from exporter.config._values import Invalid, check_duration_bounds, parse_duration, show
+from exporter.config._values import Invalid, check_duration_bounds, parse_duration
+from exporter.yamlcheck import show
 from pull_sync.errors import BundleRejected
 
 BUNDLE_SCHEMA = "archive-config/1"

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.config import ConfigError as _ExporterConfigError
 from exporter.config import format_duration
 from exporter.config._checker import Checker, Converter
-from exporter.config._load import load_yaml, read_config_text
-from exporter.config._values import Invalid, kind, parse_int, parse_name, show
+from exporter.config._values import Invalid, parse_int, parse_name
 from exporter.secret import Secret
+from exporter.yamlcheck import DocumentError, kind, parse, read_text, show
 from pull_sync._values import DEFAULT_EXPORTER_URL as DEFAULT_EXPORTER_URL
 from pull_sync._values import MiB as MiB
 from pull_sync._values import (
@@ -138,8 +137,8 @@ class SidecarConfig:
 def load_config(path: Path) -> SidecarConfig:
     """Read and check a sidecar config; relative paths in it are relative to the file."""
     try:
-        text = read_config_text(path)
-    except _ExporterConfigError as error:
+        text = read_text(path)
+    except DocumentError as error:
         raise ConfigError(error.problems, error.source) from None
     return parse_config(text, str(path), base_dir=path.parent)
 
@@ -149,8 +148,8 @@ def parse_config(
 ) -> SidecarConfig:
     """YAML text -> SidecarConfig, or ConfigError listing every problem."""
     try:
-        data = load_yaml(text, source)
-    except _ExporterConfigError as error:
+        data = parse(text, source)
+    except DocumentError as error:
         raise ConfigError(error.problems, source) from None
     parser = _Parser(base_dir or Path())
     config = parser.config(data)

@@ -15,13 +15,13 @@ mechanism is easier to audit than two. No message here ever shows a secret.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from exporter.config._values import Invalid, kind, show
+from exporter.config._values import Invalid
+from exporter.yamlcheck import join, kind, show, unknown_key
 
 Converter = Callable[[object], Any]
 """Turns one YAML value into a typed one, or raises Invalid."""
@@ -83,7 +83,7 @@ class Checker:
                 if item is not None:
                     known[key] = item
             else:
-                self.add(_join(path, key), _unknown(key, allowed))
+                self.add(join(path, key), unknown_key(key, allowed))
         return known
 
     def fields(
@@ -96,7 +96,7 @@ class Checker:
                 try:
                     out[key] = convert(raw[key])
                 except Invalid as error:
-                    self.add(_join(path, key), str(error))
+                    self.add(join(path, key), str(error))
         return out
 
     def items(self, value: object, path: str) -> list[Any]:
@@ -160,15 +160,3 @@ class Checker:
             self.add(path, f"{str(file)!r} is empty")
             return None
         return text
-
-
-def _join(path: str, key: object) -> str:
-    text = key if isinstance(key, str) and len(key) <= 60 else show(key)
-    return f"{path}.{text}" if path else str(text)
-
-
-def _unknown(key: object, allowed: Collection[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1) if isinstance(key, str) else []
-    if close:
-        return f"unknown key (did you mean {close[0]!r}?)"
-    return f"unknown key; expected one of {', '.join(allowed)}"

@@ -14,8 +14,9 @@ from typing import Any
 
 from exporter.config._checker import Checker
 from exporter.config._secrets import possible_secrets
-from exporter.config._values import Invalid, parse_name, parse_snmp_version, show
+from exporter.config._values import Invalid, parse_name, parse_snmp_version
 from exporter.snmp.credentials import CredentialError, Credentials, community, usm
+from exporter.yamlcheck import show
 
 _COMMON_CREDENTIAL_KEYS = ("name", "version")
 _V1_KEYS = ("community", "community_file")

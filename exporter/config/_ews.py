@@ -25,9 +25,9 @@ from exporter.config._values import (
     parse_int,
     parse_name,
     parse_port,
-    show,
 )
 from exporter.secret import Secret
+from exporter.yamlcheck import show
 
 _HEX_PIN = re.compile(r"(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}")
 _PIN_HELP = (

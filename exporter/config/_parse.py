@@ -41,7 +41,6 @@ from exporter.config._values import (
     Invalid,
     check_duration_bounds,
     format_duration,
-    kind,
     parse_bool,
     parse_duration,
     parse_external_url,
@@ -53,10 +52,10 @@ from exporter.config._values import (
     parse_positive_number,
     parse_route_prefix,
     parse_text,
-    show,
 )
 from exporter.config.ranges import AddressRange, count_addresses, parse_range
 from exporter.secret import Secret
+from exporter.yamlcheck import kind, show
 
 MAX_ADDRESSES_CEILING = 1 << 24
 MAX_TARGETS = 100_000

@@ -28,8 +28,8 @@ from exporter.config._checker import Checker
 from exporter.config._load import ConfigError, load_yaml
 from exporter.config._model import Config
 from exporter.config._parse import parse_data
-from exporter.config._values import show
 from exporter.config.ranges import AddressRange, IPAddress
+from exporter.yamlcheck import show
 
 _SHAPE: dict[str, tuple[str, ...]] = {
     "targets": (),

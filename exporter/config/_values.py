@@ -19,41 +19,11 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from exporter.snmp.types import format_target
-
-_SHOW_LIMIT = 60
+from exporter.yamlcheck import show
 
 
 class Invalid(ValueError):
     """One bad value. The caller adds the YAML path in front of the message."""
-
-
-def kind(value: object) -> str:
-    """The YAML name of a value's type: what a user wrote, not what Python calls it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def show(value: object) -> str:
-    """A short repr of a scalar, or the kind of a container; never longer than a line."""
-    if isinstance(value, list | dict):
-        return kind(value)
-    text = repr(value)
-    if len(text) > _SHOW_LIMIT:
-        return text[: _SHOW_LIMIT - 4] + ("...'" if isinstance(value, str) else "...")
-    return text
 
 
 # --- durations ---------------------------------------------------------------

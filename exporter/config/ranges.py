@@ -26,7 +26,8 @@ from ipaddress import (
     ip_network,
 )
 
-from exporter.config._values import Invalid, show
+from exporter.config._values import Invalid
+from exporter.yamlcheck import show
 
 IPAddress = IPv4Address | IPv6Address
 

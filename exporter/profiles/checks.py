@@ -16,6 +16,7 @@ from exporter.profiles.model import UNITS, Transform, is_counter_name
 from exporter.profiles.transforms import check_transform
 from exporter.readers.enums import MARKER_SUPPLIES_TYPE
 from exporter.snmp.types import Oid, parse_oid
+from exporter.yamlcheck import MISSING, join, problem, unknown_key
 
 T = TypeVar("T")
 NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -36,9 +37,8 @@ class Ctx:
     file: str
     problems: list[str] = field(default_factory=list)
 
-    def fail(self, path: str, message: str, value: Any = ...) -> None:
-        got = "" if value is ... else f". Got: {value!r:.80}"
-        self.problems.append(f"{self.file}: {path}: {message}{got}")
+    def fail(self, path: str, message: str, value: Any = MISSING) -> None:
+        self.problems.append(f"{self.file}: {problem(path, message, value)}")
 
 
 def unknown_keys(
@@ -46,7 +46,7 @@ def unknown_keys(
 ) -> None:
     for key in raw:
         if key not in allowed:
-            ctx.fail(path, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+            ctx.fail(join(path, key), unknown_key(key, sorted(allowed)))
 
 
 def each(
@@ -64,14 +64,14 @@ def each(
 def listed(ctx: Ctx, path: str, raw: Any) -> list[Any]:
     if isinstance(raw, list):
         return raw
-    ctx.fail(path, "expected a list", raw)
+    ctx.fail(path, "must be a list", raw)
     return []
 
 
 def strings(ctx: Ctx, path: str, raw: Any) -> tuple[str, ...]:
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(x, str) and x for x in items):
-        ctx.fail(path, "expected a string or a list of strings", raw)
+        ctx.fail(path, "must be a string or a list of strings", raw)
         return ()
     return tuple(items)
 
@@ -84,13 +84,13 @@ def oid(ctx: Ctx, path: str, raw: Any) -> Oid | None:
                 return oid
     except ValueError:
         pass
-    ctx.fail(path, "expected a numeric OID such as '1.3.6.1.4.1.367.3.2.1.1.1.1.0'", raw)
+    ctx.fail(path, "must be a numeric OID such as '1.3.6.1.4.1.367.3.2.1.1.1.1.0'", raw)
     return None
 
 
 def regex(ctx: Ctx, path: str, raw: Any) -> re.Pattern[str] | None:
     if not isinstance(raw, str) or not raw:
-        ctx.fail(path, "expected a regular expression", raw)
+        ctx.fail(path, "must be a regular expression", raw)
         return None
     try:
         return re.compile(raw)
@@ -104,7 +104,7 @@ def int_list(ctx: Ctx, path: str, raw: Any) -> tuple[int, ...]:
     if not isinstance(items, list) or not all(
         isinstance(x, int) and not isinstance(x, bool) for x in items
     ):
-        ctx.fail(path, "expected an integer or a list of integers", raw)
+        ctx.fail(path, "must be an integer or a list of integers", raw)
         return ()
     return tuple(items)
 
@@ -112,7 +112,7 @@ def int_list(ctx: Ctx, path: str, raw: Any) -> tuple[int, ...]:
 def unit(ctx: Ctx, path: str, raw: Any, default: str = "impressions") -> str:
     unit = default if raw is None else raw
     if unit not in UNITS:
-        ctx.fail(path, f"expected one of {', '.join(sorted(UNITS))}", raw)
+        ctx.fail(path, f"must be one of {', '.join(sorted(UNITS))}", raw)
         return default
     return cast(str, unit)
 
@@ -122,14 +122,14 @@ def scale(ctx: Ctx, path: str, raw: Any) -> float:
         return 1.0
     if isinstance(raw, int | float) and not isinstance(raw, bool) and raw > 0:
         return float(raw)
-    ctx.fail(path, "expected a positive number", raw)
+    ctx.fail(path, "must be a positive number", raw)
     return 1.0
 
 
 def counter_name(ctx: Ctx, path: str, raw: Any) -> str | None:
     if isinstance(raw, str) and is_counter_name(raw):
         return raw
-    ctx.fail(path, "expected a vocabulary counter name (docs/snapshot.md) or vendor_*", raw)
+    ctx.fail(path, "must be a vocabulary counter name (docs/snapshot.md) or vendor_*", raw)
     return None
 
 
@@ -150,7 +150,7 @@ def column(ctx: Ctx, path: str, raw: Any, required: bool = False) -> int | None:
         return None
     if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
         return raw
-    ctx.fail(path, "expected a column number (the arc after the table entry OID)", raw)
+    ctx.fail(path, "must be a column number (the arc after the table entry OID)", raw)
     return None
 
 
@@ -160,7 +160,7 @@ def code(ctx: Ctx, path: str, raw: Any) -> int | None:
     except ValueError:
         code = -1
     if not 0 <= code <= 0xFE:
-        ctx.fail(path, "expected a record code from 0x00 to 0xFE", raw)
+        ctx.fail(path, "must be a record code from 0x00 to 0xFE", raw)
         return None
     return code
 
@@ -168,7 +168,7 @@ def code(ctx: Ctx, path: str, raw: Any) -> int | None:
 def mapping(ctx: Ctx, path: str, raw: Any) -> dict[Any, Any]:
     if isinstance(raw, dict):
         return raw
-    ctx.fail(path, "expected a mapping", raw)
+    ctx.fail(path, "must be a mapping", raw)
     return {}
 
 

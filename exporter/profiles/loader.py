@@ -2,7 +2,7 @@
 
 Strict, in the snmp_exporter manner: unknown keys are rejected, and every
 problem names the file, the path inside it and the bad value, for example
-`ricoh.yaml: profiles[0].tables[0].rows[2].keys: expected an integer or a
+`ricoh.yaml: profiles[0].tables[0].rows[2].keys: must be an integer or a
 list of integers. Got: 'x'`.
 All problems of a database are collected before anything is raised, so
 `printer-exporter profiles check DIR` can list them in one go.
@@ -28,19 +28,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from exporter.profiles.checks import NAME, Ctx, ProfileError, unknown_keys
 from exporter.profiles.model import SCHEMA_VERSION, Database, Profile
 from exporter.profiles.validate import validate_profile
+from exporter.yamlcheck import DocumentError, load
 
 __all__ = ["PACKAGE_DIR", "ProfileError", "load_database", "load_directory", "version_key"]
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 DATABASE_FILE: Final = "_database.yaml"
 _VERSION: Final = re.compile(r"^\d+(?:\.\d+)*$")
-_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML was built with it (5x faster), else the pure one."""
 _MERGE_KEYS: Final = {"counters": "name", "tables": "id", "derived": "name", "packed": "oid"}
 
 
@@ -52,12 +49,11 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
+    """The file's YAML document, read and parsed as every YAML file of the project is."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path.name}: cannot read: {exc}")
-    except yaml.YAMLError as exc:
-        problems.append(f"{path.name}: not valid YAML: {' '.join(str(exc).split())}")
+        return load(path, source=path.name)
+    except DocumentError as error:
+        problems.extend(error.lines())
     return None
 
 
@@ -73,14 +69,14 @@ def _read_header(path: Path, problems: list[str]) -> tuple[str, int] | None:
         return None
     ctx = Ctx(path.name, problems)
     if not isinstance(doc, dict):
-        ctx.fail("(top)", "expected a mapping", doc)
+        ctx.fail("", "must be a mapping", doc)
         return None
-    unknown_keys(ctx, "(top)", doc, {"schema", "version", "description"})
+    unknown_keys(ctx, "", doc, {"schema", "version", "description"})
     schema, version = doc.get("schema"), doc.get("version")
     if schema != SCHEMA_VERSION:
         ctx.fail("schema", f"this exporter reads schema {SCHEMA_VERSION}", schema)
     if not isinstance(version, str) or not _VERSION.match(version):
-        ctx.fail("version", "expected a dotted version string such as '2026.11.22.1'", version)
+        ctx.fail("version", "must be a dotted version string such as '2026.11.22.1'", version)
         return None
     return version, SCHEMA_VERSION
 
@@ -130,17 +126,17 @@ def _load_profiles(files: Mapping[str, Path], problems: list[str]) -> tuple[Prof
         doc = _read_yaml(path, problems)
         ctx = Ctx(filename, problems)
         if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
-            ctx.fail("(top)", "expected a mapping with a 'profiles' list", doc)
+            ctx.fail("", "must be a mapping with a 'profiles' list", doc)
             continue
-        unknown_keys(ctx, "(top)", doc, {"profiles", "description"})
+        unknown_keys(ctx, "", doc, {"profiles", "description"})
         for i, item in enumerate(doc["profiles"]):
             path_text = f"profiles[{i}]"
             if not isinstance(item, dict):
-                ctx.fail(path_text, "expected a mapping", item)
+                ctx.fail(path_text, "must be a mapping", item)
                 continue
             name = item.get("name")
             if not isinstance(name, str) or not NAME.match(name):
-                ctx.fail(f"{path_text}.name", "expected a lower_snake_case name", name)
+                ctx.fail(f"{path_text}.name", "must be a lower_snake_case name", name)
                 continue
             if name in raw:
                 ctx.fail(f"{path_text}.name", f"duplicate profile (also in {raw[name][0]})", name)
@@ -176,7 +172,7 @@ def _resolve(
         chain.append(entry[2])
         parent = entry[2].get("extends")
         if parent is not None and not isinstance(parent, str):
-            ctx.fail(f"{path}.extends", "expected a profile name", parent)
+            ctx.fail(f"{path}.extends", "must be a profile name", parent)
             return None
         current = parent
     merged: dict[str, Any] = {}

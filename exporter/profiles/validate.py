@@ -51,14 +51,14 @@ def validate_profile(ctx: Ctx, path: str, filename: str, raw: dict[str, Any]) ->
     name = cast(str, raw["name"])
     vendor = raw.get("vendor")
     if not isinstance(vendor, str) or not vendor:
-        ctx.fail(f"{path}.vendor", "expected the maker's canonical name", vendor)
+        ctx.fail(f"{path}.vendor", "must be the maker's canonical name", vendor)
         vendor = ""
     marking = raw.get("marking", "toner")
     if marking not in ("toner", "ink"):
-        ctx.fail(f"{path}.marking", "expected 'toner' or 'ink'", marking)
+        ctx.fail(f"{path}.marking", "must be 'toner' or 'ink'", marking)
     priority = raw.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
-        ctx.fail(f"{path}.priority", "expected an integer", priority)
+        ctx.fail(f"{path}.priority", "must be an integer", priority)
         priority = 0
     vendors = check.strings(ctx, f"{path}.vendors", raw.get("vendors", [vendor]))
     for maker in vendors:
@@ -98,7 +98,7 @@ def _check_maker(ctx: Ctx, path: str, maker: str) -> None:
 
 def _rule(ctx: Ctx, path: str, raw: Any) -> MatchRule | None:
     if not isinstance(raw, dict) or not raw:
-        ctx.fail(path, "expected a mapping of conditions", raw)
+        ctx.fail(path, "must be a mapping of conditions", raw)
         return None
     check.unknown_keys(
         ctx, path, raw, {"manufacturer", "enterprise", "sys_object_id", "sys_descr", "model"}
@@ -130,7 +130,7 @@ def _sources(ctx: Ctx, path: str, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
         out = []
         for i, item in enumerate(check.listed(ctx, f"{path}.sources", raw["sources"])):
             if not isinstance(item, dict):
-                ctx.fail(f"{path}.sources[{i}]", "expected a mapping with 'oid'", item)
+                ctx.fail(f"{path}.sources[{i}]", "must be a mapping with 'oid'", item)
                 continue
             check.unknown_keys(ctx, f"{path}.sources[{i}]", item, {"oid", "transforms"})
             oid = check.oid(ctx, f"{path}.sources[{i}].oid", item.get("oid"))
@@ -154,7 +154,7 @@ def _sources(ctx: Ctx, path: str, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
 
 def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping of model/serial/firmware", raw)
+        ctx.fail(path, "must be a mapping of model/serial/firmware", raw)
         return frozen_map({})
     out: dict[str, IdentitySpec] = {}
     for key, item in raw.items():
@@ -163,14 +163,14 @@ def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
             ctx.fail(path, f"unknown identity field {key!r} (allowed: model, serial, firmware)")
             continue
         if not isinstance(item, dict):
-            ctx.fail(sub, "expected a mapping", item)
+            ctx.fail(sub, "must be a mapping", item)
             continue
         check.unknown_keys(
             ctx, sub, item, {"oid", "oids", "sources", "transforms", "override", "replace_if"}
         )
         override = item.get("override", "fill")
         if override not in ("fill", "always"):
-            ctx.fail(f"{sub}.override", "expected 'fill' or 'always'", override)
+            ctx.fail(f"{sub}.override", "must be 'fill' or 'always'", override)
             override = "fill"
         replace_if = (
             check.regex(ctx, f"{sub}.replace_if", item["replace_if"])
@@ -183,7 +183,7 @@ def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
 
 def _scalar(ctx: Ctx, path: str, raw: Any) -> ScalarCounter | None:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping", raw)
+        ctx.fail(path, "must be a mapping", raw)
         return None
     check.unknown_keys(
         ctx, path, raw, {"name", "oid", "oids", "sources", "transforms", "unit", "scale"}
@@ -197,7 +197,7 @@ def _scalar(ctx: Ctx, path: str, raw: Any) -> ScalarCounter | None:
 
 def _table(ctx: Ctx, path: str, raw: Any) -> TableSpec | None:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping", raw)
+        ctx.fail(path, "must be a mapping", raw)
         return None
     check.unknown_keys(
         ctx,
@@ -207,7 +207,7 @@ def _table(ctx: Ctx, path: str, raw: Any) -> TableSpec | None:
     )
     ident = raw.get("id")
     if not isinstance(ident, str) or not NAME.match(ident):
-        ctx.fail(f"{path}.id", "expected a lower_snake_case id", ident)
+        ctx.fail(f"{path}.id", "must be a lower_snake_case id", ident)
         return None
     walk = check.oid(ctx, f"{path}.walk", raw.get("walk"))
     value = check.column(ctx, f"{path}.value", raw.get("value"), required=True)
@@ -215,7 +215,7 @@ def _table(ctx: Ctx, path: str, raw: Any) -> TableSpec | None:
     label = check.column(ctx, f"{path}.label", raw.get("label"))
     unmatched = raw.get("unmatched", "ignore")
     if unmatched not in ("vendor", "ignore"):
-        ctx.fail(f"{path}.unmatched", "expected 'vendor' or 'ignore'", unmatched)
+        ctx.fail(f"{path}.unmatched", "must be 'vendor' or 'ignore'", unmatched)
     elif unmatched == "vendor" and label is None:
         ctx.fail(f"{path}.unmatched", "'vendor' names rows after their label: set 'label'")
     rows = []
@@ -240,7 +240,7 @@ def _table(ctx: Ctx, path: str, raw: Any) -> TableSpec | None:
 
 def _row(ctx: Ctx, path: str, raw: Any, key: int | None, label: int | None) -> RowRule | None:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping", raw)
+        ctx.fail(path, "must be a mapping", raw)
         return None
     check.unknown_keys(ctx, path, raw, {"name", "keys", "label", "index", "unit", "combine"})
     name = check.counter_name(ctx, f"{path}.name", raw.get("name"))
@@ -257,10 +257,10 @@ def _row(ctx: Ctx, path: str, raw: Any, key: int | None, label: int | None) -> R
         try:
             index = parse_oid(str(raw["index"]))
         except ValueError:
-            ctx.fail(f"{path}.index", "expected a row index such as '1.3'", raw["index"])
+            ctx.fail(f"{path}.index", "must be a row index such as '1.3'", raw["index"])
     combine = raw.get("combine", "first")
     if combine not in ("first", "sum"):
-        ctx.fail(f"{path}.combine", "expected 'first' or 'sum'", combine)
+        ctx.fail(f"{path}.combine", "must be 'first' or 'sum'", combine)
     if name is None:
         return None
     return RowRule(
@@ -293,7 +293,7 @@ def parse_formula(text: str) -> tuple[Term, ...] | None:
 
 def _derived(ctx: Ctx, path: str, raw: Any) -> DerivedCounter | None:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping", raw)
+        ctx.fail(path, "must be a mapping", raw)
         return None
     check.unknown_keys(ctx, path, raw, {"name", "formula", "unit", "when"})
     name = check.counter_name(ctx, f"{path}.name", raw.get("name"))
@@ -302,13 +302,13 @@ def _derived(ctx: Ctx, path: str, raw: Any) -> DerivedCounter | None:
     if terms is None:
         ctx.fail(
             f"{path}.formula",
-            "expected names joined by + and - (a trailing ? marks an optional term; "
+            "must be names joined by + and - (a trailing ? marks an optional term; "
             "at least one term must be required)",
             formula,
         )
     when = raw.get("when", "always")
     if when not in ("always", "mono_device", "color_device"):
-        ctx.fail(f"{path}.when", "expected 'always', 'mono_device' or 'color_device'", when)
+        ctx.fail(f"{path}.when", "must be 'always', 'mono_device' or 'color_device'", when)
     unit = check.unit(ctx, f"{path}.unit", raw.get("unit"))
     if name is None or terms is None:
         return None
@@ -317,13 +317,13 @@ def _derived(ctx: Ctx, path: str, raw: Any) -> DerivedCounter | None:
 
 def _packed(ctx: Ctx, path: str, raw: Any) -> PackedSpec | None:
     if not isinstance(raw, dict):
-        ctx.fail(path, "expected a mapping", raw)
+        ctx.fail(path, "must be a mapping", raw)
         return None
     check.unknown_keys(ctx, path, raw, {"oid", "format", "counters", "supplies", "values"})
     oid = check.oid(ctx, f"{path}.oid", raw.get("oid"))
     fmt = raw.get("format", "brother")
     if fmt not in ("brother", "brother_short"):
-        ctx.fail(f"{path}.format", "expected 'brother' or 'brother_short'", fmt)
+        ctx.fail(f"{path}.format", "must be 'brother' or 'brother_short'", fmt)
     counters: dict[int, PackedCounter] = {}
     for key, item in check.mapping(ctx, f"{path}.counters", raw.get("counters", {})).items():
         code = check.code(ctx, f"{path}.counters.{key}", key)
@@ -340,13 +340,13 @@ def _packed(ctx: Ctx, path: str, raw: Any) -> PackedSpec | None:
         code = check.code(ctx, f"{path}.supplies.{key}", key)
         sub = f"{path}.supplies.{key}"
         if code is None or not isinstance(item, dict):
-            ctx.fail(sub, "expected a mapping with key, description, type, color", item)
+            ctx.fail(sub, "must be a mapping with key, description, type, color", item)
             continue
         check.unknown_keys(ctx, sub, item, {"key", "description", "type", "color", "percent"})
         if item.get("type") not in SUPPLY_TYPES:
             ctx.fail(
                 f"{sub}.type",
-                f"expected one of {', '.join(sorted(SUPPLY_TYPES))}",
+                f"must be one of {', '.join(sorted(SUPPLY_TYPES))}",
                 item.get("type"),
             )
             continue
@@ -395,7 +395,7 @@ def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
     walk = check.oid(ctx, f"{path}.walk", raw.get("walk"))
     match = raw.get("match", "index")
     if match not in ("index", "reference", "description", "kind"):
-        ctx.fail(f"{path}.match", "expected 'index', 'reference', 'description' or 'kind'", match)
+        ctx.fail(f"{path}.match", "must be 'index', 'reference', 'description' or 'kind'", match)
         return None
     columns = {
         key: check.column(ctx, f"{path}.{key}", raw.get(key))
@@ -414,7 +414,7 @@ def _supply_table(ctx: Ctx, path: str, raw: Any) -> SupplyTable | None:
     types: dict[int, str] = {}
     for code, name in check.mapping(ctx, f"{path}.types", raw.get("types", {})).items():
         if not isinstance(code, int) or name not in check.SUPPLY_TYPE_NAMES:
-            ctx.fail(f"{path}.types.{code}", "expected code: supply type (toner, opc, ...)", name)
+            ctx.fail(f"{path}.types.{code}", "must be a supply type (toner, opc, ...)", name)
             continue
         types[code] = name
     if walk is None:
@@ -444,7 +444,7 @@ def _supplies(ctx: Ctx, path: str, raw: Any) -> SupplyQuirks:
         for level, state in check.mapping(ctx, f"{path}.{key}", raw.get(key, {})).items():
             if not isinstance(level, int) or state not in SUPPLY_STATES:
                 ctx.fail(
-                    f"{path}.{key}.{level}", "expected level: state (ok, low, empty, ...)", state
+                    f"{path}.{key}.{level}", "must be a supply state (ok, low, empty, ...)", state
                 )
                 continue
             maps[key][level] = state

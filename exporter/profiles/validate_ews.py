@@ -56,7 +56,7 @@ def _ews_path(ctx: Ctx, path: str, raw: Any) -> str | None:
         or any(c.isspace() for c in raw)
         or len(raw) > 256
     ):
-        ctx.fail(path, "expected a path on the device such as '/DevMgmt/ProductUsageDyn.xml'", raw)
+        ctx.fail(path, "must be a path on the device such as '/DevMgmt/ProductUsageDyn.xml'", raw)
         return None
     return raw
 
@@ -67,7 +67,7 @@ def _ews_page(ctx: Ctx, path: str, raw: Any) -> EwsPage | None:
     page_path = _ews_path(ctx, f"{path}.path", raw.get("path"))
     fmt = raw.get("format")
     if fmt not in _EWS_FORMATS:
-        ctx.fail(f"{path}.format", f"expected one of {', '.join(_EWS_FORMATS)}", fmt)
+        ctx.fail(f"{path}.format", f"must be one of {', '.join(_EWS_FORMATS)}", fmt)
         return None
     form = cast(EwsFormat, fmt)
     counters = []
@@ -121,7 +121,7 @@ def _ews_value(ctx: Ctx, path: str, raw: Any, fmt: EwsFormat) -> EwsValue | None
 
 def _ews_selector_problem(fmt: EwsFormat, selector: Any, by_label: bool) -> str | None:
     if not isinstance(selector, str) or not selector.strip() or not selector.isprintable():
-        return "expected a non-empty, printable selector"
+        return "must be a non-empty, printable selector"
     if by_label or fmt not in ("xml", "html"):
         return None
     if selector.startswith("/"):
@@ -165,7 +165,7 @@ def _ews_supplies(ctx: Ctx, path: str, raw: Any, fmt: EwsFormat) -> EwsSupplies 
         maps[key] = {}
         for text, name in check.mapping(ctx, f"{path}.{key}", raw.get(key, {})).items():
             if not isinstance(name, str) or (allowed is not None and name not in allowed):
-                ctx.fail(f"{path}.{key}.{text}", "expected page text: a name", name)
+                ctx.fail(f"{path}.{key}.{text}", "must be a name", name)
                 continue
             maps[key][str(text).casefold()] = name
     if "types" in raw and values["type"] is None:

@@ -48,8 +48,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exporter.config import ConfigError
-from exporter.config._load import load_yaml, read_config_text
 from exporter.secret import Secret
+from exporter.yamlcheck import MISSING, DocumentError, join, load, problem, show, unknown_key
 
 ClientAuthType = Literal[
     "NoClientCert",
@@ -178,8 +178,8 @@ class WebConfig:
 def load_web_config(path: Path) -> WebConfig:
     """Read and check a web config file; relative file names are relative to the file."""
     try:
-        data = load_yaml(read_config_text(path), str(path))
-    except ConfigError as error:
+        data = load(path)
+    except DocumentError as error:
         raise WebConfigError(error.problems, error.source) from None
     return parse_web_config(data, base_dir=path.parent, source=str(path))
 
@@ -198,22 +198,22 @@ class _Parser:
         self.problems = problems
         self.base_dir = base_dir
 
-    def fail(self, key: str, message: str) -> None:
-        self.problems.append(f"{key}: {message}")
+    def fail(self, key: str, message: str, value: object = MISSING) -> None:
+        self.problems.append(problem(key, message, value))
 
     def mapping(self, value: object, key: str, allowed: tuple[str, ...]) -> dict[str, object]:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(key, f"must be a mapping, got {_show(value)}")
+            self.fail(key, "must be a mapping", value)
             return {}
         out: dict[str, object] = {}
         for name, item in value.items():
-            path = f"{key}.{name}" if key else str(name)
+            path = join(key, name)
             if path in UNSUPPORTED:
                 self.fail(path, UNSUPPORTED[path])
             elif name not in allowed:
-                self.fail(path, f"unknown key; expected one of {', '.join(allowed)}")
+                self.fail(path, unknown_key(name, allowed))
             else:
                 out[str(name)] = item
         return out
@@ -231,7 +231,7 @@ class _Parser:
 
     def string(self, value: object, key: str) -> str | None:
         if not isinstance(value, str) or not value:
-            self.fail(key, f"must be a non-empty string, got {_show(value)}")
+            self.fail(key, "must be a non-empty string", value)
             return None
         return value
 
@@ -259,7 +259,7 @@ class _Parser:
             auth = CLIENT_AUTH[auth_name][0]
         else:
             names = ", ".join(n for n in CLIENT_AUTH if n != "RequireClientCert")
-            self.fail(f"{key}.client_auth_type", f"must be one of {names}, got {_show(auth_name)}")
+            self.fail(f"{key}.client_auth_type", f"must be one of {names}", auth_name)
         ca = None
         if "client_ca_file" in raw:
             ca = self.file(raw["client_ca_file"], f"{key}.client_ca_file")
@@ -278,9 +278,7 @@ class _Parser:
         ciphers = self.ciphers(raw.get("cipher_suites", []), f"{key}.cipher_suites")
         prefer = raw.get("prefer_server_cipher_suites", True)
         if not isinstance(prefer, bool):
-            self.fail(
-                f"{key}.prefer_server_cipher_suites", f"must be true or false, got {_show(prefer)}"
-            )
+            self.fail(f"{key}.prefer_server_cipher_suites", "must be true or false", prefer)
         if versions[0] and versions[1] and TLS_VERSIONS[versions[0]] > TLS_VERSIONS[versions[1]]:
             self.fail(f"{key}.min_version", f"{versions[0]} is above max_version {versions[1]}")
         if len(self.problems) > before or cert is None or tls_key is None:
@@ -294,16 +292,16 @@ class _Parser:
         value = raw.get(name, default)
         if isinstance(value, str) and value in TLS_VERSIONS:
             return value
-        self.fail(key, f"must be one of {', '.join(TLS_VERSIONS)}, got {_show(value)}")
+        self.fail(key, f"must be one of {', '.join(TLS_VERSIONS)}", value)
         return None
 
     def ciphers(self, value: object, key: str) -> tuple[str, ...]:
         if not isinstance(value, list):
-            self.fail(key, f"must be a list of cipher names, got {_show(value)}")
+            self.fail(key, "must be a list of cipher names", value)
             return ()
         for name in value:
             if not isinstance(name, str) or name not in GO_CIPHERS:
-                self.fail(key, f"unknown cipher {_show(name)}; see docs/web.md for the names")
+                self.fail(key, f"unknown cipher {show(name)}; see docs/web.md for the names")
         return tuple(str(name) for name in value)
 
     def try_context(self, tls: TlsServerConfig) -> None:
@@ -318,21 +316,21 @@ class _Parser:
         raw = self.mapping(value, key, ("http2", "headers"))
         http2 = raw.get("http2", True)
         if not isinstance(http2, bool):
-            self.fail(f"{key}.http2", f"must be true or false, got {_show(http2)}")
+            self.fail(f"{key}.http2", "must be true or false", http2)
         headers: dict[str, str] = {}
         raw_headers = raw.get("headers") or {}
         if not isinstance(raw_headers, dict):
-            self.fail(f"{key}.headers", f"must be a mapping, got {_show(raw_headers)}")
+            self.fail(f"{key}.headers", "must be a mapping", raw_headers)
             raw_headers = {}
         for name, header_value in raw_headers.items():
-            path = f"{key}.headers.{name}"
+            path = join(f"{key}.headers", name)
             allowed = HEADER_VALUES.get(name) if isinstance(name, str) else None
             if allowed is None:
-                self.fail(path, f"cannot be configured; allowed: {', '.join(HEADER_VALUES)}")
+                self.fail(path, unknown_key(name, tuple(HEADER_VALUES)))
             elif not isinstance(header_value, str) or not _header_ok(header_value):
-                self.fail(path, f"must be a one-line string, got {_show(header_value)}")
+                self.fail(path, "must be a one-line string", header_value)
             elif allowed and header_value not in allowed:
-                self.fail(path, f"must be one of {', '.join(allowed)}, got {_show(header_value)}")
+                self.fail(path, f"must be one of {', '.join(allowed)}", header_value)
             elif header_value:  # blank means unset, as in the toolkit
                 headers[str(name)] = header_value
         return HttpServerConfig(http2 is not False, MappingProxyType(headers))
@@ -342,25 +340,18 @@ class _Parser:
         raw = self.mapping(value, key, ()) if not isinstance(value, dict) else value
         users: dict[str, Secret] = {}
         for name, hashed in raw.items():
-            path = f"{key}.{name}"
+            path = join(key, name)
             if not isinstance(name, str) or not name or ":" in name:
-                self.fail(
-                    key, f"user names must be non-empty strings without ':', got {_show(name)}"
-                )
+                self.fail(key, "user names must be non-empty strings without ':'", name)
             elif not isinstance(hashed, str) or not _is_bcrypt(hashed):
                 # Never echo the value: a user may have put a plain password here.
-                self.fail(path, "must be a bcrypt hash ($2a$, $2b$ or $2y$), got <secret>")
+                self.fail(path, "must be a bcrypt hash ($2a$, $2b$ or $2y$). Got: <secret>")
             else:
                 users[name] = Secret(hashed)
         return MappingProxyType(users)
 
 
 _VERSION_DEFAULTS: Final = (("min_version", "TLS12"), ("max_version", "TLS13"))
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:76] + "...'"
 
 
 def _header_ok(value: str) -> bool:

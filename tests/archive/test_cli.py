@@ -192,7 +192,7 @@ def test_publish_then_check_in(tmp_path: Path, db_env: dict[str, str]) -> None:
             "settings:\n  targets: [{address: 192.0.2.1, community: public}]\n",
             "settings.targets[0].community",
         ),
-        ("settings: {polling: {}}\n", "settings.polling: unknown setting"),
+        ("settings: {polling: {}}\n", "settings.polling: unknown key (did you mean 'poll'?)"),
         ("setings: {}\n", "setings: unknown key"),
         ("agent: site-b\nsettings: {}\n", "agent: the file names 'site-b'"),
         ("schema: archive-config/2\n", "schema: must be"),

@@ -114,11 +114,11 @@ def _database(tmp_path: Path, ews: Any) -> None:
         ({"pages": []}, "profiles[0].ews.pages: an ews section needs at least one page"),
         (
             {"pages": [{"path": "http://evil/x", "format": "xml", "counters": []}]},
-            "profiles[0].ews.pages[0].path: expected a path on the device",
+            "profiles[0].ews.pages[0].path: must be a path on the device",
         ),
         (
             {"pages": [{"path": "/x", "format": "pdf"}]},
-            "profiles[0].ews.pages[0].format: expected one of xml, html, json, csv",
+            "profiles[0].ews.pages[0].format: must be one of xml, html, json, csv",
         ),
         (
             {
@@ -138,7 +138,7 @@ def _database(tmp_path: Path, ews: Any) -> None:
                     {"path": "/x", "format": "xml", "counters": [{"name": "pages", "select": "a"}]}
                 ]
             },
-            "profiles[0].ews.pages[0].counters[0].name: expected a vocabulary counter name",
+            "profiles[0].ews.pages[0].counters[0].name: must be a vocabulary counter name",
         ),
         (
             {
@@ -170,7 +170,7 @@ def _database(tmp_path: Path, ews: Any) -> None:
                     }
                 ]
             },
-            "unknown key 'oid'",
+            "counters[0].oid: unknown key",
         ),
     ],
 )

@@ -99,15 +99,19 @@ def test_shipped_database_is_valid_and_versioned(database: Database) -> None:
     [
         (
             MINIMAL.replace("vendor: Ricoh", "vendor: Ricoh\n    colour: yes"),
-            "unknown key 'colour'",
+            "acme.yaml: profiles[0].colour: unknown key; expected one of counters, derived",
+        ),
+        (
+            MINIMAL.replace("counters:", "countres:"),
+            "acme.yaml: profiles[0].countres: unknown key (did you mean 'counters'?)",
         ),
         (
             MINIMAL.replace("1.3.6.1.4.1.367.9.1.0", "1.3.x"),
-            "counters[0].oids[0]: expected a numeric OID",
+            "counters[0].oids[0]: must be a numeric OID",
         ),
         (
             MINIMAL.replace("name: mono", "name: monochrome"),
-            "counters[0].name: expected a vocabulary",
+            "counters[0].name: must be a vocabulary",
         ),
         (
             MINIMAL.replace("manufacturer: Ricoh", "model: '(['"),
@@ -149,7 +153,11 @@ def test_shipped_database_is_valid_and_versioned(database: Database) -> None:
             "exactly one of 'keys', 'label', 'index'",
         ),
         (MINIMAL + "    supplies:\n      level_states: {-100: nearly}\n", "level_states.-100"),
-        ("profiles: [", "not valid YAML"),
+        ("profiles: [", "acme.yaml: line 1, column 12: while parsing a flow node"),
+        (
+            MINIMAL.replace("vendor: Ricoh", "vendor: Ricoh\n    vendor: Ricoh"),
+            "acme.yaml: line 5, column 5: duplicate key 'vendor'",
+        ),
     ],
 )
 def test_loader_errors_name_file_path_and_value(tmp_path: Path, body: str, needle: str) -> None:

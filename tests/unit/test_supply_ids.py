@@ -149,12 +149,12 @@ def test_a_description_shared_by_two_rows_names_neither() -> None:
         ("{walk: 1.3.6.1.4.1.641.99.1.1}", "give a 'part_number' or a 'serial' column"),
         (
             "{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: colour}",
-            "expected 'index', 'reference'",
+            "must be 'index', 'reference'",
         ),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: description}", "needs 'description'"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, match: kind, type: 3}", "needs 'types'"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, types: {6: tonner}}", "supply type"),
-        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 0}", "expected a column number"),
+        ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 0}", "must be a column number"),
         ("{walk: 1.3.6.1.4.1.641.99.1.1, serial: 4, colour: 2}", "colour"),
     ],
 )

@@ -61,7 +61,7 @@ def test_unknown_and_unsupported_keys_are_refused_with_the_reason(tls_files: Tls
         }
     )
     text = "\n".join(found)
-    assert "tls_config: unknown key; expected one of tls_server_config" in text
+    assert "tls_config: unknown key (did you mean 'tls_server_config'?)" in text
     assert "rate_limit: not supported" in text
     assert "tls_server_config.client_allowed_sans: not supported" in text
     assert "tls_server_config.curve_preferences: not supported" in text
@@ -90,14 +90,14 @@ def test_errors_name_the_key_and_the_value(tls_files: TlsFiles) -> None:
     assert found == (
         "tls_server_config.key_file: no such file: 'missing.key'",
         "tls_server_config.client_auth_type: must be one of NoClientCert, RequestClientCert, "
-        "RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert, "
-        "got 'Sometimes'",
-        "tls_server_config.min_version: must be one of TLS10, TLS11, TLS12, TLS13, got 'TLS14'",
+        "RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert. "
+        "Got: 'Sometimes'",
+        "tls_server_config.min_version: must be one of TLS10, TLS11, TLS12, TLS13. Got: 'TLS14'",
         "tls_server_config.cipher_suites: unknown cipher 'TLS_FANCY'; see docs/web.md for the "
         "names",
-        "http_server_config.http2: must be true or false, got 'yes'",
-        "http_server_config.headers.X-Frame-Options: must be one of deny, sameorigin, got 'allow'",
-        "http_server_config.headers.Server: cannot be configured; allowed: "
+        "http_server_config.http2: must be true or false. Got: 'yes'",
+        "http_server_config.headers.X-Frame-Options: must be one of deny, sameorigin. Got: 'allow'",
+        "http_server_config.headers.Server: unknown key; expected one of "
         "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
         "Content-Security-Policy",
     )
@@ -187,7 +187,7 @@ def test_load_web_config_reads_yaml_relative_to_the_file(
 
 def test_a_plain_password_in_basic_auth_users_is_refused_without_echoing_it() -> None:
     assert problems({"basic_auth_users": {"prometheus": "hunter2"}}) == (
-        "basic_auth_users.prometheus: must be a bcrypt hash ($2a$, $2b$ or $2y$), got <secret>",
+        "basic_auth_users.prometheus: must be a bcrypt hash ($2a$, $2b$ or $2y$). Got: <secret>",
     )
 
 
