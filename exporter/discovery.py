@@ -37,6 +37,7 @@ from exporter.readers.decode import (
     device_id_model,
     parse_device_id,
 )
+from exporter.readers.vendors import PRINTER_PRODUCT_SUBTREES
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.sweep import Absent, SweepStats, get_next_sweep
 from exporter.snmp.types import Oid, SnmpValue, format_oid, is_under
@@ -52,21 +53,6 @@ _QUESTIONS: tuple[Oid, ...] = (
     oids.PPM_PRINTER_IEEE1284_DEVICE_ID,  # -> the first PWG port-monitor device ID
 )
 """GETNEXT on these prefixes returns the first instance under each, in one PDU."""
-
-PRINTER_OBJECT_IDS: tuple[Oid, ...] = (
-    (1, 3, 6, 1, 4, 1, 11, 2, 3, 9),  # HP JetDirect / LaserJet / OfficeJet
-    (1, 3, 6, 1, 4, 1, 2435, 2, 3, 9),  # Brother
-    (1, 3, 6, 1, 4, 1, 236, 11, 5),  # Samsung printers
-    (1, 3, 6, 1, 4, 1, 367, 1, 1),  # Ricoh
-    (1, 3, 6, 1, 4, 1, 1347, 41),  # Kyocera
-    (1, 3, 6, 1, 4, 1, 1248, 1, 2),  # Epson printers
-    (1, 3, 6, 1, 4, 1, 253, 8, 62),  # Xerox
-    (1, 3, 6, 1, 4, 1, 1602, 4),  # Canon
-)
-"""sysObjectID subtrees that name printer products, for agents without the Printer-MIB.
-
-Only product subtrees, never a whole enterprise: HP's and Dell's numbers also
-cover switches and servers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +96,7 @@ def classify(answers: dict[Oid, SnmpValue | Absent]) -> str | None:
         return "implements the PWG Port Monitor MIB"
     object_id = by_question.get((*oids.SYSTEM, 2))
     if object_id and isinstance(object_id[1], tuple):
-        for prefix in PRINTER_OBJECT_IDS:
+        for prefix in PRINTER_PRODUCT_SUBTREES:
             if is_under(object_id[1], prefix):
                 return f"sysObjectID {format_oid(object_id[1])} is a printer product"
     return None

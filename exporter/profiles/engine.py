@@ -39,6 +39,8 @@ from exporter.profiles.brother import decode_records
 from exporter.profiles.model import (
     SUBSET_OF_TOTAL,
     DerivedCounter,
+    DeviceIdSpec,
+    IdentitySource,
     IdentitySpec,
     Override,
     PackedSpec,
@@ -54,6 +56,7 @@ from exporter.readers import oids
 from exporter.readers.decode import colorant_name
 from exporter.readers.enums import int_text
 from exporter.readers.fetch import DeviceData
+from exporter.readers.identity import find_device_id
 from exporter.snmp import SnmpProtocolError
 from exporter.snmp.types import Oid, SnmpValue, Walk, format_oid, is_under
 
@@ -126,6 +129,8 @@ class _Run:
     total_floor: int = 0
     scalars: dict[Oid, SnmpValue] = field(default_factory=dict)
     walks: dict[Oid, Walk] = field(default_factory=dict)
+    device_id: tuple[Oid, bytes] | None = None
+    """Where the IEEE 1284 device ID is and its octets, when a source reads a field of it."""
     counters: dict[str, Counter] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -159,7 +164,11 @@ class _Run:
 
 
 def plan(profile: Profile) -> tuple[tuple[Oid, ...], tuple[Oid, ...]]:
-    """(walk roots, scalar OIDs to GET): the requests a profile needs, nothing twice."""
+    """(walk roots, scalar OIDs to GET): the requests a profile needs, nothing twice.
+
+    A `device_id:` source needs none of its own: it reads the device ID the
+    identity reader already found, from the poll's cache.
+    """
     roots: list[Oid] = []
     walks = {t.walk for t in profile.tables} | {t.walk for t in profile.supplies.tables}
     for root in sorted(walks, key=lambda oid: (len(oid), oid)):
@@ -173,7 +182,7 @@ def _scalar_oids(profile: Profile) -> list[Oid]:
     """Every single OID the profile reads (identity, counters, packed strings), once each."""
     wanted: list[Oid] = []
     for spec in profile.identity.values():
-        wanted.extend(s.oid for s in spec.sources)
+        wanted.extend(s.oid for s in spec.sources if isinstance(s, ValueSpec))
     for counter in profile.counters:
         wanted.extend(s.oid for s in counter.sources)
     wanted.extend(p.oid for p in profile.packed)
@@ -216,6 +225,8 @@ async def read_vendor(
     wanted = [*scalar_oids, *(o for o in _scalar_oids(profile) if _under_any(o, refused))]
     if wanted:
         run.scalars = await data.get(wanted)
+    if any(isinstance(s, DeviceIdSpec) for spec in profile.identity.values() for s in spec.sources):
+        run.device_id = await _device_id(run)
     identity = tuple(
         v for name, spec in profile.identity.items() if (v := _identity(run, name, spec))
     )
@@ -246,12 +257,34 @@ async def read_vendor(
     )
 
 
+async def _device_id(run: _Run) -> tuple[Oid, bytes] | None:
+    """The identity reader's device ID, from the cache it filled; refused answers cost only it.
+
+    No warning: the identity reader has already warned about the same refusal.
+    """
+    try:
+        return await find_device_id(run.data)
+    except SnmpProtocolError as exc:
+        run.note(f"the IEEE 1284 device ID not read ({exc})")
+        return None
+
+
 def _identity(run: _Run, name: str, spec: IdentitySpec) -> IdentityValue | None:
     for source in spec.sources:
-        text = as_text(run.value(source.oid), source.transforms)
+        text, where = _identity_text(run, source)
         if text:
-            return IdentityValue(name, text, format_oid(source.oid), spec.override, spec.replace_if)
+            return IdentityValue(name, text, where, spec.override, spec.replace_if)
     return None
+
+
+def _identity_text(run: _Run, source: IdentitySource) -> tuple[str | None, str]:
+    """(the text, where it came from): an OID, or `OID[FIELD]` for a device ID field."""
+    if isinstance(source, ValueSpec):
+        return as_text(run.value(source.oid), source.transforms), format_oid(source.oid)
+    if run.device_id is None:
+        return None, str(source)
+    oid, raw = run.device_id
+    return as_text(raw, source.steps), f"{format_oid(oid)}[{source.key}]"
 
 
 def _meter(run: _Run, value: int | None, where: str) -> int | None:

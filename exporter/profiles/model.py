@@ -125,10 +125,37 @@ class ValueSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceIdSpec:
+    """One field of the device's IEEE 1284 device ID, wherever the identity reader found it.
+
+    The device ID lives under one of several OIDs (the PWG column, or a copy in
+    a maker's MIB, `readers.vendors.DEVICE_ID_OIDS`), and which one a device
+    fills is not a fact about its maker: Brother and Zebra fill HP's. So a
+    profile names the field and the engine takes the string the identity
+    reader chose, rather than one OID that a device may leave empty.
+    """
+
+    key: str
+    """The field's name as `parse_device_id` spells it: upper case ('DES', 'MODEL')."""
+    transforms: tuple[Transform, ...] = ()
+
+    @property
+    def steps(self) -> tuple[Transform, ...]:
+        """The transforms to run on the raw device ID: the field first, then the profile's."""
+        return (Transform("device_id", self.key), *self.transforms)
+
+    def __str__(self) -> str:
+        return f"device_id:{self.key}"
+
+
+IdentitySource = ValueSpec | DeviceIdSpec
+
+
+@dataclass(frozen=True, slots=True)
 class IdentitySpec:
     """Sources for one identity field, tried in order; `override` says when they win."""
 
-    sources: tuple[ValueSpec, ...]
+    sources: tuple[IdentitySource, ...]
     override: Override = "fill"
     replace_if: re.Pattern[str] | None = None
     """With `fill`: also replace a standard value that matches this (e.g. '^Generic')."""

@@ -8,8 +8,8 @@ keys are errors: a typo must not silently disable a counter.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Final, cast
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar, cast
 
 from exporter.model import SUPPLY_STATES
 from exporter.profiles import checks as check
@@ -17,6 +17,8 @@ from exporter.profiles.checks import NAME, Ctx
 from exporter.profiles.model import (
     SUPPLY_TYPES,
     DerivedCounter,
+    DeviceIdSpec,
+    IdentitySource,
     IdentitySpec,
     MatchRule,
     PackedCounter,
@@ -37,6 +39,9 @@ from exporter.readers.vendors import MAKER_NAMES
 from exporter.snmp.types import parse_oid
 
 _TERM: Final = re.compile(r"\s*([+-])?\s*([a-z][a-z0-9_]*)(\?)?\s*")
+_DEVICE_ID_KEY: Final = re.compile(r"^[A-Z][A-Z0-9]*(?: [A-Z0-9]+)*$")
+"""A field name as `parse_device_id` leaves it: upper case, single spaces ('COMMAND SET')."""
+T = TypeVar("T")
 _PROFILE_KEYS: Final = frozenset(
     {
         "name", "vendor", "description", "extends", "priority", "vendors", "sources", "marking",
@@ -124,21 +129,20 @@ def _rule(ctx: Ctx, path: str, raw: Any) -> MatchRule | None:
     )
 
 
-def _sources(ctx: Ctx, path: str, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
-    """`oid:` or `oids:` with shared `transforms:`, or a `sources:` list of {oid, transforms}."""
+def _sources(
+    ctx: Ctx, path: str, raw: dict[str, Any], source: Callable[[Ctx, str, dict[str, Any]], T | None]
+) -> tuple[T | ValueSpec, ...]:
+    """`oid:` or `oids:` with shared `transforms:`, or a `sources:` list whose items
+    `source` reads ({oid, transforms}; identity fields also take {device_id, transforms})."""
     if "sources" in raw:
-        out = []
+        out: list[T | ValueSpec] = []
         for i, item in enumerate(check.listed(ctx, f"{path}.sources", raw["sources"])):
             if not isinstance(item, dict):
                 ctx.fail(f"{path}.sources[{i}]", "must be a mapping with 'oid'", item)
                 continue
-            check.unknown_keys(ctx, f"{path}.sources[{i}]", item, {"oid", "transforms"})
-            oid = check.oid(ctx, f"{path}.sources[{i}].oid", item.get("oid"))
-            if oid is not None:
-                tf = check.transforms(
-                    ctx, f"{path}.sources[{i}].transforms", item.get("transforms")
-                )
-                out.append(ValueSpec(oid, tf))
+            spec = source(ctx, f"{path}.sources[{i}]", item)
+            if spec is not None:
+                out.append(spec)
         return tuple(out)
     transforms = check.transforms(ctx, f"{path}.transforms", raw.get("transforms"))
     oids = raw.get("oids", [raw.get("oid")] if "oid" in raw else None)
@@ -150,6 +154,34 @@ def _sources(ctx: Ctx, path: str, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
         for i, x in enumerate(check.listed(ctx, f"{path}.oids", oids))
         if (o := check.oid(ctx, f"{path}.oids[{i}]", x)) is not None
     )
+
+
+def _value_source(ctx: Ctx, path: str, raw: dict[str, Any]) -> ValueSpec | None:
+    check.unknown_keys(ctx, path, raw, {"oid", "transforms"})
+    oid = check.oid(ctx, f"{path}.oid", raw.get("oid"))
+    if oid is None:
+        return None
+    return ValueSpec(oid, check.transforms(ctx, f"{path}.transforms", raw.get("transforms")))
+
+
+def _identity_source(ctx: Ctx, path: str, raw: dict[str, Any]) -> IdentitySource | None:
+    """{oid, transforms}, or {device_id: FIELD, transforms}: a field of the device ID the
+    identity reader found, so that no profile names one of the OIDs it may live under."""
+    if "device_id" not in raw:
+        return _value_source(ctx, path, raw)
+    if "oid" in raw:
+        ctx.fail(path, "must give 'oid' or 'device_id', not both")
+        return None
+    check.unknown_keys(ctx, path, raw, {"device_id", "transforms"})
+    key = raw["device_id"]
+    if not isinstance(key, str) or not _DEVICE_ID_KEY.match(key):
+        ctx.fail(
+            f"{path}.device_id",
+            "must be the name of an IEEE 1284 device ID field, in upper case (MDL, DES, MODEL)",
+            key,
+        )
+        return None
+    return DeviceIdSpec(key, check.transforms(ctx, f"{path}.transforms", raw.get("transforms")))
 
 
 def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
@@ -166,7 +198,10 @@ def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
             ctx.fail(sub, "must be a mapping", item)
             continue
         check.unknown_keys(
-            ctx, sub, item, {"oid", "oids", "sources", "transforms", "override", "replace_if"}
+            ctx,
+            sub,
+            item,
+            {"oid", "oids", "sources", "device_id", "transforms", "override", "replace_if"},
         )
         override = item.get("override", "fill")
         if override not in ("fill", "always"):
@@ -177,8 +212,22 @@ def _identity(ctx: Ctx, path: str, raw: Any) -> Mapping[str, IdentitySpec]:
             if "replace_if" in item
             else None
         )
-        out[key] = IdentitySpec(_sources(ctx, sub, item), override, replace_if)
+        out[key] = IdentitySpec(_identity_sources(ctx, sub, item), override, replace_if)
     return frozen_map(out)
+
+
+def _identity_sources(ctx: Ctx, path: str, raw: dict[str, Any]) -> tuple[IdentitySource, ...]:
+    """An identity field's sources: as a counter's, or `device_id:` with `transforms:`."""
+    if "device_id" not in raw:
+        return _sources(ctx, path, raw, _identity_source)
+    given = [key for key in ("oid", "oids", "sources") if key in raw]
+    if given:
+        ctx.fail(path, f"must give 'device_id' or {given[0]!r}, not both")
+        return ()
+    source = _identity_source(
+        ctx, path, {key: raw[key] for key in ("device_id", "transforms") if key in raw}
+    )
+    return (source,) if source is not None else ()
 
 
 def _scalar(ctx: Ctx, path: str, raw: Any) -> ScalarCounter | None:
@@ -189,7 +238,7 @@ def _scalar(ctx: Ctx, path: str, raw: Any) -> ScalarCounter | None:
         ctx, path, raw, {"name", "oid", "oids", "sources", "transforms", "unit", "scale"}
     )
     name = check.counter_name(ctx, f"{path}.name", raw.get("name"))
-    sources = _sources(ctx, path, raw)
+    sources = _sources(ctx, path, raw, _value_source)
     unit = check.unit(ctx, f"{path}.unit", raw.get("unit"))
     scale = check.scale(ctx, f"{path}.scale", raw.get("scale"))
     return ScalarCounter(name, sources, unit, scale) if name and sources else None

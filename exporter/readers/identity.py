@@ -100,7 +100,8 @@ async def read_identity(data: DeviceData) -> Identity:
         data.warn(f"sysUpTime: {_shown(uptime)} is not a TimeTicks value, ignored")
 
     hr_descr = await _optional(data, "hrDeviceTable", _printer_descr(data))
-    device_id = parse_device_id(await _optional(data, "the IEEE 1284 device ID", _device_id(data)))
+    found = await _optional(data, "the IEEE 1284 device ID", find_device_id(data))
+    device_id = parse_device_id(found[1] if found else None)
     manufacturer = best_manufacturer(
         device_id_mfg=device_id_manufacturer(device_id),
         hr_device_descrs=(hr_descr,),
@@ -158,8 +159,14 @@ def _shown(value: SnmpValue) -> str:
     return int_text(value) if isinstance(value, int) else f"{value!r:.60}"
 
 
-async def _device_id(data: DeviceData) -> bytes | None:
-    """The raw IEEE 1284 device ID: the PWG column first, then vendor OIDs that hold one.
+async def find_device_id(data: DeviceData) -> tuple[Oid, bytes] | None:
+    """Where the IEEE 1284 device ID is, and its raw octets: the PWG column first,
+    then the vendor OIDs that hold one (`DEVICE_ID_OIDS`).
+
+    Public because a vendor profile's `device_id:` source reads its fields from
+    the same string the identity reader used: the profiles name a field, never
+    one of these OIDs, and through the poll's `DeviceData` the second call
+    costs no request.
 
     Raw octets, because some agents keep the binary length prefix of the 1284
     wire form, which `parse_device_id` knows how to skip. The vendor OIDs are
@@ -170,13 +177,13 @@ async def _device_id(data: DeviceData) -> bytes | None:
     for index in sorted(column):
         value = column[index]
         if isinstance(value, bytes) and value.strip(b"\x00 "):
-            return value
+            return (*DEVICE_ID_OIDS[0], *index), value
     candidates = [(*oid, row) for oid in DEVICE_ID_OIDS[1:] for row in (0, 1)]
     found = await data.get(candidates)
     for oid in candidates:
         raw = found.get(oid)
         if isinstance(raw, bytes) and raw.strip(b"\x00 "):
-            return raw
+            return oid, raw
     return None
 
 

@@ -1,4 +1,5 @@
-"""Who made a printer: enterprise numbers, maker and brand names, series names.
+"""Who made a printer, and what says a device is one: enterprise numbers, product
+subtrees, the places of the IEEE 1284 device ID, maker and brand names, series names.
 
 Pure functions and data, no SNMP. The identity reader feeds them what the
 device says about itself and keeps the first answer, in this order:
@@ -212,6 +213,25 @@ DEVICE_ID_OIDS: tuple[tuple[int, ...], ...] = (
 Walk each and take the first non-empty value. Only a few agents implement
 the PWG Port Monitor MIB; many printers (every Brother in the corpus) have
 their device ID only under a vendor OID.
+"""
+
+PRINTER_PRODUCT_SUBTREES: tuple[tuple[int, ...], ...] = (
+    (1, 3, 6, 1, 4, 1, 11, 2, 3, 9),  # HP JetDirect / LaserJet / OfficeJet
+    (1, 3, 6, 1, 4, 1, 2435, 2, 3, 9),  # Brother
+    (1, 3, 6, 1, 4, 1, 236, 11, 5),  # Samsung printers
+    (1, 3, 6, 1, 4, 1, 367, 1, 1),  # Ricoh
+    (1, 3, 6, 1, 4, 1, 1347, 41),  # Kyocera
+    (1, 3, 6, 1, 4, 1, 1248, 1, 2),  # Epson printers
+    (1, 3, 6, 1, 4, 1, 253, 8, 62),  # Xerox
+    (1, 3, 6, 1, 4, 1, 1602, 4),  # Canon
+)
+"""sysObjectID subtrees that name printer products: discovery counts an agent
+under one as a printer even when it answers none of its standard questions
+(hrDevicePrinter, the Printer-MIB, the PWG Port Monitor MIB).
+
+Only product subtrees, never a whole enterprise: HP's and Dell's numbers also
+cover switches and servers (an HP switch reports 11.2.3.7), and a sweep that
+took an enterprise for a printer would put those on the printer list.
 """
 
 BRAND_PARENT: Mapping[str, str] = MappingProxyType(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +15,7 @@ from exporter.readers.vendors import (
     ENTERPRISES,
     MAKER_NAMES,
     NIC_ENTERPRISES,
+    PRINTER_PRODUCT_SUBTREES,
     SERIES_NAMES,
     UNREGISTERED_ENTERPRISES,
     best_manufacturer,
@@ -77,6 +81,31 @@ def test_device_id_oids_start_with_the_standard_and_are_distinct() -> None:
     assert DEVICE_ID_OIDS[0] == (1, 3, 6, 1, 4, 1, 2699, 1, 2, 1, 2, 1, 1, 3)
     assert len(set(DEVICE_ID_OIDS)) == len(DEVICE_ID_OIDS)
     assert all(oid[:6] == (1, 3, 6, 1, 4, 1) for oid in DEVICE_ID_OIDS)
+
+
+def test_printer_product_subtrees_are_products_of_printer_makers() -> None:
+    """Never a whole enterprise (HP's 11 is also switches); always a maker we know."""
+    assert len(set(PRINTER_PRODUCT_SUBTREES)) == len(PRINTER_PRODUCT_SUBTREES)
+    for subtree in PRINTER_PRODUCT_SUBTREES:
+        assert subtree[:6] == (1, 3, 6, 1, 4, 1)
+        assert len(subtree) > 7, f"{subtree} is a whole enterprise"
+        assert ENTERPRISES.get(subtree[6]) is not None
+        assert subtree[6] not in NIC_ENTERPRISES
+
+
+def test_vendors_is_a_leaf_module() -> None:
+    """Vendor knowledge sits at the bottom: vendors.py imports nothing from the exporter,
+    so every layer (discovery, readers, profiles) can read it."""
+    source = Path(__file__).resolve().parents[2] / "exporter" / "readers" / "vendors.py"
+    tree = ast.parse(source.read_text())
+    imported: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):  # a relative import is one of ours
+            imported.append("exporter" if node.level else node.module or "")
+    assert imported, "the walk found no import at all"
+    assert [name for name in imported if name.split(".")[0] == "exporter"] == []
 
 
 @pytest.mark.parametrize(
