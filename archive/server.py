@@ -25,7 +25,7 @@ from typing import Final
 from starlette.types import ASGIApp
 
 from archive.errors import UsageError
-from exporter.web import WebConfig, WebConfigError, WebLimits, WebServer, load_web_config
+from exporter.web import WebConfigError, WebConfigFile, WebLimits, WebServer, load_web_config
 from exporter.web.security import HeadersMiddleware
 from exporter.web.server import GuardedConfig, guarded_config
 
@@ -36,10 +36,10 @@ five minutes per request, for an 8 MiB batch over a slow uplink."""
 __all__ = ["ARCHIVE_LIMITS", "WebServer", "load_archive_web_config", "uvicorn_config"]
 
 
-def load_archive_web_config(path: Path | None) -> WebConfig:
+def load_archive_web_config(path: Path | None) -> WebConfigFile:
     """The checked `--web.config.file` (plain HTTP when None); UsageError if unusable."""
     if path is None:
-        return WebConfig()
+        return WebConfigFile()
     try:
         config = load_web_config(path)
     except WebConfigError as error:
@@ -55,11 +55,11 @@ def load_archive_web_config(path: Path | None) -> WebConfig:
 def uvicorn_config(
     app: ASGIApp,
     listen_address: str,
-    web_config: WebConfig | None = None,
+    web_config: WebConfigFile | None = None,
     limits: WebLimits = ARCHIVE_LIMITS,
 ) -> GuardedConfig:
     """A guarded uvicorn config for the archive app on `listen_address` (`host:port`)."""
-    web = web_config or WebConfig()
+    web = web_config or WebConfigFile()
     try:
         return guarded_config(
             HeadersMiddleware(app, web.http_server_config.headers),

@@ -27,7 +27,7 @@ from exporter.service import Service
 from exporter.systemd import Notifier
 from exporter.web.app import WebSettings, build_app, uvicorn_config
 from exporter.web.certs import expiry_warnings, tls_certificate_expiry
-from exporter.web.security import WebConfig, load_web_config
+from exporter.web.security import WebConfigFile, load_web_config
 from exporter.web.server import WebServer
 
 log = logging.getLogger("exporter")
@@ -35,7 +35,7 @@ log = logging.getLogger("exporter")
 
 def _load(
     config_file: Path | None, web_config_file: Path | None
-) -> tuple[Config, WebConfig | None]:
+) -> tuple[Config, WebConfigFile | None]:
     config = load_config(config_file) if config_file is not None else Config()
     web = load_web_config(web_config_file) if web_config_file is not None else None
     return config, web

@@ -26,8 +26,8 @@ from exporter.web.limits import WebLimits
 from exporter.web.security import (
     HttpServerConfig,
     TlsServerConfig,
-    WebConfig,
     WebConfigError,
+    WebConfigFile,
     load_web_config,
     parse_web_config,
 )
@@ -38,8 +38,8 @@ __all__ = [
     "HttpServerConfig",
     "ProbeRefused",
     "TlsServerConfig",
-    "WebConfig",
     "WebConfigError",
+    "WebConfigFile",
     "WebLimits",
     "WebServer",
     "WebService",

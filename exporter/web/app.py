@@ -58,7 +58,7 @@ from exporter.web.security import (
     AUTH_USER_KEY,
     BasicAuthMiddleware,
     HeadersMiddleware,
-    WebConfig,
+    WebConfigFile,
 )
 from exporter.web.server import GuardedConfig, guarded_config
 
@@ -172,7 +172,7 @@ def build_app(
 def uvicorn_config(
     app: ASGIApp,
     listen_address: str,
-    web_config: WebConfig | None,
+    web_config: WebConfigFile | None,
     limits: WebLimits | None = None,
 ) -> GuardedConfig:
     """A uvicorn config for `app` on `listen_address` ('host:port', '[v6]:port', ':port'),
@@ -184,7 +184,7 @@ def uvicorn_config(
     forwarding headers itself (`clients.client_host`), because it needs to
     know both who connected and who they say they forward for.
     """
-    web = web_config or WebConfig()
+    web = web_config or WebConfigFile()
     limits = limits or WebLimits()
     return guarded_config(
         secure_app(app, web, limits), listen_address, web, limits, graceful_shutdown=5
@@ -192,11 +192,11 @@ def uvicorn_config(
 
 
 def secure_app(
-    app: ASGIApp, web_config: WebConfig | None, limits: WebLimits | None = None
+    app: ASGIApp, web_config: WebConfigFile | None, limits: WebLimits | None = None
 ) -> ASGIApp:
     """`app` behind the web config's basic auth and headers and the body cap, with gzip
     inside them. The body cap comes first: an oversized request costs no bcrypt."""
-    web = web_config or WebConfig()
+    web = web_config or WebConfigFile()
     wrapped: ASGIApp = GZipMiddleware(app, minimum_size=1024, compresslevel=6)
     if web.basic_auth_users:
         wrapped = BasicAuthMiddleware(wrapped, web.basic_auth_users)

@@ -18,7 +18,7 @@ from typing import Final
 
 from cryptography import x509
 
-from exporter.web.security import WebConfig
+from exporter.web.security import WebConfigFile
 
 EXPIRY_WARNING_DAYS: Final = 30
 
@@ -33,7 +33,7 @@ def certificate_not_after(path: Path) -> float:
     return certificates[0].not_valid_after_utc.timestamp()
 
 
-def tls_certificate_expiry(web: WebConfig | None) -> dict[str, float]:
+def tls_certificate_expiry(web: WebConfigFile | None) -> dict[str, float]:
     """file -> notAfter of the server certificate; empty without TLS.
 
     The file was loaded by `load_web_config` already; one this module cannot
@@ -48,7 +48,9 @@ def tls_certificate_expiry(web: WebConfig | None) -> dict[str, float]:
         return {}
 
 
-def expiry_warnings(web: WebConfig | None, expiry: Mapping[str, float], now: float) -> list[str]:
+def expiry_warnings(
+    web: WebConfigFile | None, expiry: Mapping[str, float], now: float
+) -> list[str]:
     """One line per certificate that expired or expires within `EXPIRY_WARNING_DAYS`."""
     lines = []
     tls = web.tls_server_config if web is not None else None

@@ -163,8 +163,12 @@ class HttpServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class WebConfig:
-    """A checked `--web.config.file`. The default (no file) is plain HTTP without auth."""
+class WebConfigFile:
+    """A checked `--web.config.file`. The default (no file) is plain HTTP without auth.
+
+    Not the config's `web:` section (`exporter.config.WebConfig`: where to listen, what
+    to serve); `web.app.WebSettings` is what the app runs with, built from both.
+    """
 
     tls_server_config: TlsServerConfig | None = None
     http_server_config: HttpServerConfig = field(default_factory=HttpServerConfig)
@@ -175,7 +179,7 @@ class WebConfig:
 # --- loading and checking ------------------------------------------------------
 
 
-def load_web_config(path: Path) -> WebConfig:
+def load_web_config(path: Path) -> WebConfigFile:
     """Read and check a web config file; relative file names are relative to the file."""
     try:
         data = load(path)
@@ -184,7 +188,7 @@ def load_web_config(path: Path) -> WebConfig:
     return parse_web_config(data, base_dir=path.parent, source=str(path))
 
 
-def parse_web_config(data: object, *, base_dir: Path, source: str = "<string>") -> WebConfig:
+def parse_web_config(data: object, *, base_dir: Path, source: str = "<string>") -> WebConfigFile:
     """Check plain YAML data; raise WebConfigError listing every problem."""
     problems: list[str] = []
     config = _Parser(problems, base_dir).config(data)
@@ -218,7 +222,7 @@ class _Parser:
                 out[str(name)] = item
         return out
 
-    def config(self, data: object) -> WebConfig | None:
+    def config(self, data: object) -> WebConfigFile | None:
         top = self.mapping(
             data, "", ("tls_server_config", "http_server_config", "basic_auth_users")
         )
@@ -227,7 +231,7 @@ class _Parser:
         users = self.users(top.get("basic_auth_users"))
         if self.problems:
             return None
-        return WebConfig(tls, http, users)
+        return WebConfigFile(tls, http, users)
 
     def string(self, value: object, key: str) -> str | None:
         if not isinstance(value, str) or not value:

@@ -48,7 +48,7 @@ from uvicorn.server import ServerState
 
 from exporter.logs import ThrottledLog
 from exporter.web.limits import WebLimits, connection_cap
-from exporter.web.security import WebConfig, uvicorn_tls_options
+from exporter.web.security import WebConfigFile, uvicorn_tls_options
 
 log = logging.getLogger("exporter.web")
 
@@ -390,7 +390,7 @@ def split_listen_address(address: str) -> tuple[str, int]:
 def guarded_config(
     app: ASGIApp,
     listen_address: str,
-    web: WebConfig,
+    web: WebConfigFile,
     limits: WebLimits,
     *,
     graceful_shutdown: float,

@@ -34,7 +34,7 @@ from archive.app import build_app
 from archive.server import uvicorn_config
 from demo.simulator import free_tcp_port
 from exporter.secret import Secret
-from exporter.web import WebConfig, WebLimits
+from exporter.web import WebConfigFile, WebLimits
 from tests.archive.pgcluster import PostgresMissing, PrivatePostgres
 from tests.threaded_server import running
 
@@ -97,7 +97,7 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 @contextmanager
 def serve(
-    engine: Engine, web_config: WebConfig | None = None, scheme: str = "http"
+    engine: Engine, web_config: WebConfigFile | None = None, scheme: str = "http"
 ) -> Iterator[str]:
     """The archive app under the archive's uvicorn on 127.0.0.1 (free port) in a thread."""
     limits = WebLimits(request_timeout=120.0)

@@ -40,7 +40,7 @@ from archive.store import AgentInfo
 from archive.tables import console_sessions, login_failures
 from archive.times import utcnow
 from exporter.secret import Secret
-from exporter.web import WebConfig, WebLimits
+from exporter.web import WebConfigFile, WebLimits
 from tests.archive.conftest import ADMIN, ADMIN_PASSWORD, add_admin, batch_body, snapshot
 from tests.threaded_server import running
 
@@ -78,7 +78,7 @@ def serve_console(
     engine: Engine,
     clock: Clock,
     rules: Rules | None = None,
-    web_config: WebConfig | None = None,
+    web_config: WebConfigFile | None = None,
     scheme: str = "http",
 ) -> Iterator[str]:
     """The archive (API and console) on the archive's uvicorn, 127.0.0.1, a free port."""

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
-from exporter.web import WebConfig, WebLimits, WebSettings, build_app, parse_web_config
+from exporter.web import WebConfigFile, WebLimits, WebSettings, build_app, parse_web_config
 from tests.web.conftest import FakeService, build_fleet, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ QUICK = WebLimits(header_timeout=0.5, request_timeout=0.5)
 
 @dataclass(frozen=True)
 class Tls:
-    web: WebConfig
+    web: WebConfigFile
     client: ssl.SSLContext
 
 

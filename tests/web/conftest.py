@@ -30,7 +30,7 @@ from exporter.snmp.memory import MemoryClient, load_snmprec
 from exporter.store import DeviceEntry
 from exporter.web import (
     ProbeRefused,
-    WebConfig,
+    WebConfigFile,
     WebLimits,
     WebSettings,
     build_app,
@@ -157,7 +157,7 @@ def service(fleet: list[DeviceEntry]) -> FakeService:
 @contextmanager
 def serve(
     app: ASGIApp,
-    web_config: WebConfig | None = None,
+    web_config: WebConfigFile | None = None,
     scheme: str = "http",
     limits: WebLimits | None = None,
 ) -> Iterator[str]:

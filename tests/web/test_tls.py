@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from exporter.web import WebConfig, build_app, parse_web_config
+from exporter.web import WebConfigFile, build_app, parse_web_config
 from exporter.web.app import WebSettings
 from tests.web.conftest import FakeService, TlsFiles, serve
 
 
-def tls_config(files: TlsFiles, **extra: Any) -> WebConfig:
+def tls_config(files: TlsFiles, **extra: Any) -> WebConfigFile:
     section = {"cert_file": str(files.server_cert), "key_file": str(files.server_key), **extra}
     return parse_web_config({"tls_server_config": section}, base_dir=files.server_cert.parent)
 
