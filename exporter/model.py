@@ -147,6 +147,10 @@ class Supply:
 
 @dataclass(frozen=True, slots=True)
 class Tray:
+    """An input tray. Its level fields repeat Supply's, name for name, on purpose: the
+    snapshot gives a tray and a supply one shape of level (docs/snapshot.md), and a shared
+    base would put the level before the tray's own fields in every positional use."""
+
     index: int
     name: str | None
     media: str | None

@@ -59,7 +59,11 @@ SUBSET_OF_TOTAL: Final = frozenset(
         "large_color",
     }
 )
-"""Impression counts that can never exceed the engine's lifetime `total`."""
+"""Impression counts that can never exceed the engine's lifetime `total`.
+
+Listed name by name although most of VOCABULARY is here: a part is checked against the
+total and dropped when it exceeds it, so a counter added to the vocabulary must be put
+here on purpose, never by default (a wrongly dropped meter costs money)."""
 
 UNITS: Final = frozenset(
     {"impressions", "sheets", "pages", "images", "events", "inches", "feet", "meters"}

@@ -184,21 +184,16 @@ ERROR_CONDITIONS: Final[tuple[str, ...]] = (
 none, so bit 15 keeps a neutral name: metrics expose it so that a vendor using it
 is seen rather than silently ignored."""
 
-SEVERE_ERRORS: Final = frozenset(
-    {
-        "no_paper",
-        "no_toner",
-        "door_open",
-        "jammed",
-        "offline",
-        "service_requested",
-        "input_tray_missing",
-        "output_tray_missing",
-        "marker_supply_missing",
-        "output_full",
-    }
-)
-"""The ERROR_CONDITIONS that stop the printer: pages show them red, not amber."""
+SEVERE_ERRORS: Final = frozenset(ERROR_CONDITIONS) - {
+    "low_paper",
+    "low_toner",
+    "output_near_full",
+    "input_tray_empty",
+    "overdue_prevent_maint",
+    "bit_15",
+}
+"""The ERROR_CONDITIONS that stop the printer: pages show them red, not amber. Written as
+the warnings taken away, so a condition is named once and a new one is severe by default."""
 
 
 def decode_error_state(raw: bytes | int | str | None) -> tuple[str, ...]:

@@ -265,8 +265,12 @@ def _to_python(value: Any) -> SnmpValue | None:
     return None
 
 
-class PysnmpClient:
-    """An `SnmpClient` for one agent and one credential set."""
+class ClientBase:
+    """What every `SnmpClient` holds about its agent, written once for both clients.
+
+    The address, the credential set, the options, the traffic counts and the GETBULK
+    size in use: the two clients differ only in how a request travels.
+    """
 
     def __init__(
         self,
@@ -279,9 +283,6 @@ class PysnmpClient:
         self._port = port
         self._creds = credentials
         self._options = options or SnmpOptions()
-        self._auth = _auth_data(credentials)
-        self._context = ContextData(contextName=credentials.context_name)
-        self._transport: UdpTransportTarget | Udp6TransportTarget | None = None
         self.stats = TrafficStats()
         self.max_repetitions = self._options.max_repetitions
         """The GETBULK size in use: the configured one, or less after tooBig answers."""
@@ -297,6 +298,22 @@ class PysnmpClient:
     @property
     def options(self) -> SnmpOptions:
         return self._options
+
+
+class PysnmpClient(ClientBase):
+    """An `SnmpClient` for one agent and one credential set."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        credentials: Credentials,
+        options: SnmpOptions | None = None,
+    ) -> None:
+        super().__init__(host, port, credentials, options)
+        self._auth = _auth_data(credentials)
+        self._context = ContextData(contextName=credentials.context_name)
+        self._transport: UdpTransportTarget | Udp6TransportTarget | None = None
 
     async def _target(self) -> UdpTransportTarget | Udp6TransportTarget:
         if self._transport is None:

@@ -38,11 +38,11 @@ from exporter.snmp.ber import (
     Message,
 )
 from exporter.snmp.ber_encode import RequestTemplate
-from exporter.snmp.client import PysnmpClient, SnmpClient, SnmpOptions, TrafficStats
+from exporter.snmp.client import ClientBase, PysnmpClient, SnmpClient, SnmpOptions
 from exporter.snmp.credentials import Credentials
 from exporter.snmp.errors import SnmpError, SnmpProtocolError, SnmpTimeout, SnmpTransportError
 from exporter.snmp.lean_transport import Route, current_endpoint, endpoint
-from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop, format_target
+from exporter.snmp.types import Oid, SnmpValue, Walk, WalkStop
 from exporter.snmp.walking import (
     TOO_BIG,
     Answer,
@@ -67,7 +67,7 @@ def _get_template(version: int, community: bytes, oids: tuple[Oid, ...]) -> Requ
     return RequestTemplate(version, community, GET, oids)
 
 
-class LeanClient:
+class LeanClient(ClientBase):
     """An `SnmpClient` for one SNMPv1/v2c agent and one community."""
 
     def __init__(
@@ -79,28 +79,10 @@ class LeanClient:
     ) -> None:
         if credentials.version not in (1, 2) or credentials.community_string is None:
             raise ValueError(f"LeanClient speaks SNMPv1/v2c only. Got: {credentials.describe()}")
-        self._host = host
-        self._port = port
-        self._creds = credentials
-        self._options = options or SnmpOptions()
+        super().__init__(host, port, credentials, options)
         self._version = VERSION_1 if credentials.version == 1 else VERSION_2C
         self._community = community_bytes(credentials.community_string.reveal())
-        self.max_repetitions = self._options.max_repetitions
-        """The GETBULK size in use: the configured one, or less after tooBig answers."""
         self._route: Route | None = None
-        self.stats = TrafficStats()
-
-    @property
-    def target(self) -> str:
-        return format_target(self._host, self._port)
-
-    @property
-    def credentials_name(self) -> str | None:
-        return self._creds.name
-
-    @property
-    def options(self) -> SnmpOptions:
-        return self._options
 
     async def get(self, oids: Sequence[Oid]) -> dict[Oid, SnmpValue]:
         return await get_batched(self, oids)
