@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import re
 
 import httpx
 import pytest
@@ -93,6 +94,8 @@ def test_device_page_shows_counters_with_sources_and_supplies(base_url: str) -> 
     assert "Front Door" in html  # covers
     assert "marker_toner_almost_empty" in html  # alerts
     assert "identity" in html  # reader durations
+    # a supply's and a tray's level and maximum, each cell through the `num` macro
+    assert len(re.findall(r'<td class="num">\d+</td><td class="num">\d+</td>', html)) >= 2
 
 
 def test_device_page_url_encoded_target_works(base_url: str) -> None:
