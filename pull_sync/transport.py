@@ -24,37 +24,26 @@ for anything else on the wire.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import ssl
 from collections.abc import Sequence
-from typing import Any
 
 import httpcore
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from exporter.corehttp import (
+    WrappedStream,
     WrappingBackend,
     core_request,
     describe,
     os_reason,
+    spki_sha256,
     ssl_cause,
 )
 from pull_sync.config import ArchiveConfig
 from pull_sync.errors import ConfigError, PinMismatch, TlsError, TransientError
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-
-
-def spki_sha256(der_certificate: bytes) -> bytes:
-    """SHA-256 of a DER certificate's SubjectPublicKeyInfo: the value a pin holds."""
-    cert = x509.load_der_x509_certificate(der_certificate)
-    spki = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(spki).digest()
 
 
 def archive_ssl_context(config: ArchiveConfig) -> ssl.SSLContext:
@@ -85,48 +74,34 @@ def archive_ssl_context(config: ArchiveConfig) -> ssl.SSLContext:
     return context
 
 
-class _PinningStream(httpcore.AsyncNetworkStream):
+class _PinningStream(WrappedStream):
+    """Checks the archive's public key against the pins at each handshake with the archive
+    itself (not with a proxy in between), before a byte of the request is sent."""
+
     def __init__(
         self, stream: httpcore.AsyncNetworkStream, pins: Sequence[bytes], host: str
     ) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._pins = pins
         self._host = host
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._stream.read(max_bytes, timeout)
+    def check_peer(self, der: bytes | None, server_hostname: str | None) -> Exception | None:
+        if not self._pins or (server_hostname or "").lower() != self._host:
+            return None
+        try:
+            seen = spki_sha256(der) if der else b""
+        except ValueError:
+            seen = b""
+        if any(hmac.compare_digest(seen, pin) for pin in self._pins):
+            return None
+        shown = base64.b64encode(seen).decode() if seen else "none"
+        return PinMismatch(
+            f"the archive's public key (sha256/{shown}) matches no archive.spki_pins"
+            " entry; nothing was sent"
+        )
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._stream.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        tls = await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        if self._pins and (server_hostname or "").lower() == self._host:
-            ssl_object = tls.get_extra_info("ssl_object")
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-            try:
-                seen = spki_sha256(der) if der else b""
-            except ValueError:
-                seen = b""
-            if not any(hmac.compare_digest(seen, pin) for pin in self._pins):
-                await tls.aclose()
-                shown = base64.b64encode(seen).decode() if seen else "none"
-                raise PinMismatch(
-                    f"the archive's public key (sha256/{shown}) matches no archive.spki_pins"
-                    " entry; nothing was sent"
-                )
+    def rewrap(self, tls: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
         return _PinningStream(tls, self._pins, self._host)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
 
 
 class _PinningBackend(WrappingBackend):

@@ -30,11 +30,16 @@ from typing import Any, Literal
 
 import httpcore
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from exporter.config import TlsPin
-from exporter.corehttp import WrappingBackend, core_request, describe, ssl_cause
+from exporter.corehttp import (
+    WrappedStream,
+    WrappingBackend,
+    core_request,
+    describe,
+    spki_sha256,
+    ssl_cause,
+)
 from exporter.ews.errors import (
     EwsClosed,
     EwsConnectError,
@@ -54,14 +59,6 @@ def pin_matches(pin: TlsPin, der_certificate: bytes) -> bool:
         except ValueError:
             return False
     return hmac.compare_digest(seen, pin.digest)
-
-
-def spki_sha256(der_certificate: bytes) -> bytes:
-    cert = x509.load_der_x509_certificate(der_certificate)
-    spki = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(spki).digest()
 
 
 def ssl_context(pin: TlsPin | None, ca_file: Path | None) -> ssl.SSLContext:
@@ -85,47 +82,36 @@ class Traffic:
     connections: int = 0
 
 
-class _CountingStream(httpcore.AsyncNetworkStream):
+class _CountingStream(WrappedStream):
+    """Counts the HTTP bytes each way; checks the pin, if any, at the first handshake."""
+
     def __init__(
         self, stream: httpcore.AsyncNetworkStream, traffic: Traffic, pin: TlsPin | None
     ) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._traffic = traffic
         self._pin = pin
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = await self._stream.read(max_bytes, timeout)
+        data = await super().read(max_bytes, timeout)
         self._traffic.bytes_received += len(data)
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._stream.write(buffer, timeout)
+        await super().write(buffer, timeout)
         self._traffic.bytes_sent += len(buffer)
 
-    async def aclose(self) -> None:
-        await self._stream.aclose()
+    def check_peer(self, der: bytes | None, server_hostname: str | None) -> Exception | None:
+        if self._pin is None or (der and pin_matches(self._pin, der)):
+            return None
+        seen = hashlib.sha256(der).hexdigest() if der else "none"
+        return EwsPinMismatch(
+            f"the certificate (sha256:{seen[:16]}...) is not the one pinned"
+            " (tls_fingerprint); nothing was sent"
+        )
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        tls = await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        if self._pin is not None:
-            ssl_object = tls.get_extra_info("ssl_object")
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-            if not der or not pin_matches(self._pin, der):
-                await tls.aclose()
-                seen = hashlib.sha256(der).hexdigest() if der else "none"
-                raise EwsPinMismatch(
-                    f"the certificate (sha256:{seen[:16]}...) is not the one pinned"
-                    " (tls_fingerprint); nothing was sent"
-                )
+    def rewrap(self, tls: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
         return _CountingStream(tls, self._traffic, None)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
 
 
 class _CountingBackend(WrappingBackend):

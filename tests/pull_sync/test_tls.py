@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from exporter.corehttp import spki_sha256
 from pull_sync.archive import ArchiveClient
 from pull_sync.errors import PinMismatch, TlsError, TransientError
 from pull_sync.metrics import Stats
 from pull_sync.outbox import Outbox
-from pull_sync.transport import spki_sha256
 from pull_sync.upload import Uploader
 from tests.pull_sync.conftest import Tls, load, write_config
 from tests.pull_sync.servers import RawTlsServer, ServerTls, TestArchive, serve
