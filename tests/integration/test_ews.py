@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import ssl
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,12 @@ from exporter.model import ValueSource
 from exporter.poller import Poller, PollTarget
 from exporter.secret import Secret
 from exporter.snmp import (
-    CredentialMemory,
-    Credentials,
-    SnmpClient,
-    SnmpOptions,
-    SnmpTimeout,
     community,
 )
-from exporter.snmp.memory import MemoryClient, load_snmprec
-from exporter.snmp.types import Oid, SnmpValue
 from exporter.store import DeviceEntry, SnapshotStore
 from tests.ews_server import Reply, basic_auth, digest_auth, gzip_bomb, page, serving
 from tests.oracle import FIXTURES
+from tests.recorded_snmp import RecordedSnmp
 
 pytestmark = pytest.mark.integration
 
@@ -295,38 +288,13 @@ async def test_a_wrong_pin_refuses_the_device_before_any_request(tls: Any) -> No
 # --- the poller: EWS only where enabled, only for gaps ----------------------------------------
 
 
-class _Snmp:
-    """The poller's connect: SNMP off, or a recording without the OIDs under `drop`."""
-
-    def __init__(self, recording: str | None, drop: Sequence[Oid] = ()) -> None:
-        self.recording = recording
-        self.drop = tuple(drop)
-
-    async def __call__(
-        self,
-        host: str,
-        port: int,
-        sets: Sequence[Credentials],
-        options: SnmpOptions,
-        memory: CredentialMemory,
-    ) -> SnmpClient:
-        if self.recording is None:
-            raise SnmpTimeout(f"{host}:{port}: no answer from the SNMP agent")
-        values: dict[Oid, SnmpValue] = {
-            oid: value
-            for oid, value in load_snmprec(FIXTURES / f"{self.recording}.snmprec").items()
-            if not any(oid[: len(d)] == d for d in self.drop)
-        }
-        return MemoryClient(values, target=f"{host}:{port}")
-
-
 def _config(port: int, ews: str = "{scheme: http, port: PORT}") -> Config:
     return parse_config(
         f"targets: [{{address: '{HOST}:1161', ews: {ews.replace('PORT', str(port))}}}]\n"
     )
 
 
-async def _poll(config: Config, snmp: _Snmp) -> DeviceEntry:
+async def _poll(config: Config, snmp: RecordedSnmp) -> DeviceEntry:
     poller = Poller(SnapshotStore(), PollConfig(), connect_fn=snmp)
     poller.ews_rule = config.ews_allowed
     target = PollTarget(HOST, 1161, (community("public", "public"),), f"{HOST}:1161")
@@ -339,7 +307,7 @@ async def _poll(config: Config, snmp: _Snmp) -> DeviceEntry:
 async def test_snmp_off_and_ews_on_with_a_named_profile_gives_the_pages_values() -> None:
     async with serving(HP_PAGES) as server:
         config = _config(server.port, "{scheme: http, port: PORT, profile: hp}")
-        entry = await _poll(config, _Snmp(None))
+        entry = await _poll(config, RecordedSnmp(None))
     snap = entry.snapshot
     counters = {c.name: (c.value, c.unit, c.source) for c in snap.counters}
     assert counters["total"] == (
@@ -372,7 +340,7 @@ async def test_snmp_off_and_ews_on_with_a_named_profile_gives_the_pages_values()
 
 async def test_ews_fills_only_the_gaps_snmp_left() -> None:
     async with serving(HP_PAGES) as server:
-        entry = await _poll(_config(server.port), _Snmp("vendors/hp"))
+        entry = await _poll(_config(server.port), RecordedSnmp("vendors/hp"))
     snap = entry.snapshot
     assert snap.identity.profile == "hp"
     by_name = {c.name: c for c in snap.counters}
@@ -386,7 +354,7 @@ async def test_ews_fills_only_the_gaps_snmp_left() -> None:
 
 async def test_ews_fills_cartridge_serials_by_colour() -> None:
     async with serving(HP_PAGES) as server:
-        entry = await _poll(_config(server.port), _Snmp("vendors/hp"))
+        entry = await _poll(_config(server.port), RecordedSnmp("vendors/hp"))
     snap = entry.snapshot
     black = [s for s in snap.supplies if s.color == "black" and s.type in ("toner", "ink")]
     assert len(black) == 1
@@ -403,7 +371,7 @@ async def test_ews_fills_cartridge_serials_by_colour() -> None:
 async def test_a_target_without_ews_never_gets_a_request() -> None:
     async with serving(HP_PAGES) as server:
         config = parse_config(f"targets: ['{HOST}:1161']\n")
-        entry = await _poll(config, _Snmp("vendors/hp"))
+        entry = await _poll(config, RecordedSnmp("vendors/hp"))
     assert server.requests == []
     assert all(r.reader != "ews" for r in entry.readers)
 
@@ -411,8 +379,10 @@ async def test_a_target_without_ews_never_gets_a_request() -> None:
 async def test_a_failed_ews_read_costs_only_its_part() -> None:
     routes = {path: Reply(behaviour="reset") for path in HP_PAGES}
     async with serving(routes) as server:
-        entry = await _poll(_config(server.port), _Snmp("vendors/hp"))
-        baseline = await _poll(parse_config(f"targets: ['{HOST}:1161']\n"), _Snmp("vendors/hp"))
+        entry = await _poll(_config(server.port), RecordedSnmp("vendors/hp"))
+        baseline = await _poll(
+            parse_config(f"targets: ['{HOST}:1161']\n"), RecordedSnmp("vendors/hp")
+        )
     snap = entry.snapshot
     assert snap.counters == baseline.snapshot.counters
     assert any(w.startswith("ews: /DevMgmt/") and "connection broke" in w for w in snap.warnings)
@@ -425,7 +395,7 @@ async def test_brother_csv_first_and_the_html_page_only_when_the_csv_fails() -> 
     html_path = "/general/information.html?kind=item"
     ews = "{scheme: http, port: PORT, profile: brother}"
     async with serving({"/etc/mnt_info.csv": csv, html_path: html}) as server:
-        entry = await _poll(_config(server.port, ews), _Snmp(None))
+        entry = await _poll(_config(server.port, ews), RecordedSnmp(None))
     assert [r.target for r in server.requests] == ["/etc/mnt_info.csv"]
     snap = entry.snapshot
     counters = {c.name: (c.value, c.source) for c in snap.counters}
@@ -436,7 +406,7 @@ async def test_brother_csv_first_and_the_html_page_only_when_the_csv_fails() -> 
     assert (snap.identity.model, snap.identity.serial) == ("MFC-T1234DW", "E12345T6789")
 
     async with serving({html_path: html}) as server:
-        entry = await _poll(_config(server.port, ews), _Snmp(None))
+        entry = await _poll(_config(server.port, ews), RecordedSnmp(None))
     assert [r.target for r in server.requests] == ["/etc/mnt_info.csv", html_path]
     counters = {c.name: (c.value, c.source) for c in entry.snapshot.counters}
     assert counters["total"] == (8210, f"http:{html_path}#label=Page Counter")

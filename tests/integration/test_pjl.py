@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
 
 import pytest
 
@@ -28,18 +27,11 @@ from exporter.pjl.parse import UEL, PjlStatus
 from exporter.poller import Poller, PollTarget
 from exporter.service import Service
 from exporter.snmp import (
-    CredentialMemory,
-    Credentials,
-    SnmpClient,
-    SnmpOptions,
-    SnmpTimeout,
     community,
 )
-from exporter.snmp.memory import MemoryClient, load_snmprec
-from exporter.snmp.types import Oid, SnmpValue
 from exporter.store import DeviceEntry, SnapshotStore
-from tests.oracle import FIXTURES
 from tests.pjl_responder import Behaviour, Device, PjlResponder, categories_asked
+from tests.recorded_snmp import RecordedSnmp
 
 pytestmark = pytest.mark.integration
 
@@ -227,32 +219,6 @@ async def test_small_limits_are_honoured() -> None:
 # --- the poller's fallback -----------------------------------------------------------------------
 
 
-class _Snmp:
-    """The poller's connect: SNMP off (every request times out), or a recording without
-    the OIDs under `drop`."""
-
-    def __init__(self, recording: str | None, drop: Sequence[Oid] = ()) -> None:
-        self.recording = recording
-        self.drop = tuple(drop)
-
-    async def __call__(
-        self,
-        host: str,
-        port: int,
-        sets: Sequence[Credentials],
-        options: SnmpOptions,
-        memory: CredentialMemory,
-    ) -> SnmpClient:
-        if self.recording is None:
-            raise SnmpTimeout(f"{host}:{port}: no answer from the SNMP agent")
-        values: dict[Oid, SnmpValue] = {
-            oid: value
-            for oid, value in load_snmprec(FIXTURES / f"{self.recording}.snmprec").items()
-            if not any(oid[: len(d)] == d for d in self.drop)
-        }
-        return MemoryClient(values, target=f"{host}:{port}")
-
-
 def _config(pjl_port: int, *, pjl: bool, timeout: str = "5s") -> Config:
     flag = "true" if pjl else "false"
     return parse_config(
@@ -261,7 +227,7 @@ def _config(pjl_port: int, *, pjl: bool, timeout: str = "5s") -> Config:
     )
 
 
-async def _poll(config: Config, snmp: _Snmp) -> DeviceEntry:
+async def _poll(config: Config, snmp: RecordedSnmp) -> DeviceEntry:
     poller = Poller(SnapshotStore(), PollConfig(), connect_fn=snmp)
     poller.pjl_rule = config.pjl_allowed
     target = PollTarget(HOST, 1161, (community("public", "public"),), f"{HOST}:1161")
@@ -273,7 +239,7 @@ async def _poll(config: Config, snmp: _Snmp) -> DeviceEntry:
 
 async def test_a_target_with_snmp_off_and_pjl_on_gets_its_values_from_pjl() -> None:
     async with PjlResponder(Device(model="HP LaserJet M404dn")) as device:
-        entry = await _poll(_config(device.port, pjl=True), _Snmp(None))
+        entry = await _poll(_config(device.port, pjl=True), RecordedSnmp(None))
     snap = entry.snapshot
     total = snap.counter("total")
     assert total is not None
@@ -301,8 +267,8 @@ async def test_a_target_with_snmp_off_and_pjl_on_gets_its_values_from_pjl() -> N
 
 async def test_a_target_without_pjl_never_gets_a_connection() -> None:
     async with PjlResponder(Device()) as device:
-        entry = await _poll(_config(device.port, pjl=False), _Snmp(None))
-        also = await _poll(parse_config(f"pjl: {{port: {device.port}}}\n"), _Snmp(None))
+        entry = await _poll(_config(device.port, pjl=False), RecordedSnmp(None))
+        also = await _poll(parse_config(f"pjl: {{port: {device.port}}}\n"), RecordedSnmp(None))
     assert device.connections == 0
     for snap in (entry.snapshot, also.snapshot):
         assert not snap.reachable
@@ -312,7 +278,7 @@ async def test_a_target_without_pjl_never_gets_a_connection() -> None:
 
 async def test_a_complete_snmp_read_sends_no_pjl() -> None:
     async with PjlResponder(Device()) as device:
-        entry = await _poll(_config(device.port, pjl=True), _Snmp("mono_printer"))
+        entry = await _poll(_config(device.port, pjl=True), RecordedSnmp("mono_printer"))
     assert device.connections == 0
     total = entry.snapshot.counter("total")
     assert total is not None
@@ -323,7 +289,7 @@ async def test_a_complete_snmp_read_sends_no_pjl() -> None:
 async def test_pjl_fills_only_the_gap_snmp_left() -> None:
     async with PjlResponder(Device(pagecount=777)) as device:
         entry = await _poll(
-            _config(device.port, pjl=True), _Snmp("mono_printer", drop=[LIFE_COUNT])
+            _config(device.port, pjl=True), RecordedSnmp("mono_printer", drop=[LIFE_COUNT])
         )
     assert [categories_asked(r) for r in device.requests] == [["PAGECOUNT"]]
     snap = entry.snapshot
@@ -338,7 +304,8 @@ async def test_pjl_fills_only_the_gap_snmp_left() -> None:
 async def test_a_failed_pjl_read_costs_only_its_part() -> None:
     async with PjlResponder(Device(), "garbage") as device:
         entry = await _poll(
-            _config(device.port, pjl=True, timeout="1s"), _Snmp("mono_printer", drop=[LIFE_COUNT])
+            _config(device.port, pjl=True, timeout="1s"),
+            RecordedSnmp("mono_printer", drop=[LIFE_COUNT]),
         )
     snap = entry.snapshot
     assert snap.reachable
