@@ -24,7 +24,7 @@ from exporter.pjl.client import PjlClient
 from exporter.pjl.codes import to_status
 from exporter.pjl.errors import PjlError
 from exporter.pjl.parse import PjlInfo
-from exporter.readers.vendors import manufacturer_from_text, strip_manufacturer_prefix
+from exporter.readers.manufacturer import manufacturer_from_text, strip_manufacturer_prefix
 
 READER = "pjl"
 PAGECOUNT_UNIT = "impressions"

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 from exporter.model import Identity
 from exporter.profiles.model import Database, MatchRule, Profile
-from exporter.readers.vendors import enterprise_number, parent_manufacturer
+from exporter.readers.manufacturer import enterprise_number
+from exporter.readers.vendors import parent_manufacturer
 from exporter.snmp.types import Oid, format_oid, parse_oid
 
 Score = tuple[int, int, int, int, int, int]

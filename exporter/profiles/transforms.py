@@ -26,7 +26,7 @@ from typing import Final
 
 from exporter.profiles.model import Transform
 from exporter.readers.decode import decode_text, parse_device_id
-from exporter.readers.vendors import strip_manufacturer_prefix
+from exporter.readers.manufacturer import strip_manufacturer_prefix
 from exporter.snmp.types import SnmpValue, format_oid
 
 Value = str | int | bytes | None

@@ -35,12 +35,12 @@ from exporter.readers.decode import (
 )
 from exporter.readers.enums import int_text
 from exporter.readers.fetch import DeviceData
-from exporter.readers.vendors import (
-    DEVICE_ID_OIDS,
+from exporter.readers.manufacturer import (
     best_manufacturer,
     model_from_sys_descr,
     strip_manufacturer_prefix,
 )
+from exporter.readers.vendors import DEVICE_ID_OIDS
 from exporter.snmp import SnmpProtocolError
 from exporter.snmp.types import Oid, SnmpValue, format_oid
 

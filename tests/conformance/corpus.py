@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from exporter.model import Snapshot
-from exporter.readers.vendors import BRAND_PARENT, normalize_manufacturer
+from exporter.readers.manufacturer import normalize_manufacturer
+from exporter.readers.vendors import BRAND_PARENT
 from exporter.snmp.memory import load_snmprec
 from exporter.snmp.types import Oid, SnmpValue, parse_oid
 

@@ -42,9 +42,10 @@ from exporter.profiles import (
 )
 from exporter.readers.fetch import DeviceData
 from exporter.readers.identity import read_identity
+from exporter.readers.manufacturer import normalize_manufacturer
 from exporter.readers.meters import read_counters
 from exporter.readers.supplies import read_supplies
-from exporter.readers.vendors import BRAND_PARENT, normalize_manufacturer
+from exporter.readers.vendors import BRAND_PARENT
 from exporter.snmp.memory import MemoryClient
 from tests.conformance.corpus import Recording, corpus_dir, load_recordings
 

@@ -9,6 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.readers.manufacturer import (
+    best_manufacturer,
+    enterprise_number,
+    manufacturer_from_sys_object_id,
+    manufacturer_from_text,
+    model_from_sys_descr,
+    normalize_manufacturer,
+    strip_manufacturer_prefix,
+)
 from exporter.readers.vendors import (
     BRAND_PARENT,
     DEVICE_ID_OIDS,
@@ -18,14 +27,7 @@ from exporter.readers.vendors import (
     PRINTER_PRODUCT_SUBTREES,
     SERIES_NAMES,
     UNREGISTERED_ENTERPRISES,
-    best_manufacturer,
-    enterprise_number,
-    manufacturer_from_sys_object_id,
-    manufacturer_from_text,
-    model_from_sys_descr,
-    normalize_manufacturer,
     parent_manufacturer,
-    strip_manufacturer_prefix,
 )
 
 # --- data ---------------------------------------------------------------------------
