@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import threading
@@ -46,8 +45,8 @@ from tests.archive.test_console import (
     serve_console,
     stock,
 )
+from tests.chromium import CHROMIUM, fenced_command
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.05
@@ -88,24 +87,13 @@ class DevTools:
             _HELPER,
             str(to_chromium),
             str(from_chromium),
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-domain-reliability",
-            "--disable-client-side-phishing-detection",
-            "--no-pings",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--remote-debugging-pipe",
-            f"--user-data-dir={profile}",
-            "--window-size=1280,900",
-            "about:blank",
+            *fenced_command(
+                CHROMIUM,
+                profile,
+                "--remote-debugging-pipe",
+                "--window-size=1280,900",
+                "about:blank",
+            ),
         ]
         self.process = subprocess.Popen(
             command,

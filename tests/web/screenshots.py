@@ -14,7 +14,6 @@ name to nothing but 127.0.0.1 and its background services are off; every wait is
 from __future__ import annotations
 
 import argparse
-import shutil
 import struct
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from demo.simulator import Simulator, free_tcp_port, free_udp_port
+from tests.chromium import CHROMIUM, fenced_command
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -65,31 +65,11 @@ class Shot:
     window: tuple[int, int]
 
 
-def find_chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def chromium_command(chromium: str, profile: Path, window: tuple[int, int]) -> list[str]:
-    """Headless, fenced to loopback, with every background service off."""
-    return [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-domain-reliability",
-        "--disable-client-side-phishing-detection",
-        "--no-pings",
-        "--hide-scrollbars",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        f"--user-data-dir={profile}",
-        f"--window-size={window[0]},{window[1]}",
-    ]
+    """Fenced to loopback (tests/chromium.py), at the picture's window size."""
+    return fenced_command(
+        chromium, profile, "--hide-scrollbars", f"--window-size={window[0]},{window[1]}"
+    )
 
 
 def screenshot(
@@ -241,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("out_dir", type=Path, help="where landing.png and device.png go")
     args = parser.parse_args(argv)
-    chromium = find_chromium()
+    chromium = CHROMIUM
     if chromium is None:
         print("chromium is not installed (Debian: apt-get install chromium)", file=sys.stderr)
         return 2

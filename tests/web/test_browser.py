@@ -10,7 +10,6 @@ Chromium is fenced to loopback: its resolver maps every name to nothing except
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from exporter.web import WebSettings, build_app
+from tests.chromium import CHROMIUM, fenced_command
 from tests.web.conftest import FLEET, MODELS, FakeService, serve
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TIMEOUT_SECONDS = 90
 
@@ -36,25 +35,7 @@ pytestmark = [
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-domain-reliability",
-        "--disable-client-side-phishing-detection",
-        "--no-pings",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-        *args,
-    ]
+    command = fenced_command(CHROMIUM, profile, "--window-size=1280,900", *args)
     return subprocess.run(
         command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
     )

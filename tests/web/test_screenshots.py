@@ -19,20 +19,18 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import CHROMIUM
 from tests.web.screenshots import (
     DEVICE,
     DOWN,
     FIXTURES,
     PRINTERS,
     dump_dom,
-    find_chromium,
     png_size,
     running_exporter,
     screenshot,
     shots,
 )
-
-CHROMIUM = find_chromium()
 
 pytestmark = [
     pytest.mark.integration,
