@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,24 @@ def require_binaries(*names: str) -> dict[str, str]:
             pytest.fail(f"{reason}, and PRINTER_EXPORTER_REQUIRE_PROMTOOL is set")
         pytest.skip(reason)
     return {name: path for name, path in found.items() if path is not None}
+
+
+def fleet_config(printers: Mapping[str, str], snmp_port: int, **extra: Any) -> dict[str, Any]:
+    """The exporter's config for a simulated fleet: each address (host -> the recording it
+    serves) read with the community that names its recording, polled every 5 s, with
+    `extra` top-level keys beside."""
+    return {
+        "credentials": [
+            {"name": name, "version": "2c", "community": name}
+            for name in sorted(set(printers.values()))
+        ],
+        "targets": [
+            {"address": f"{host}:{snmp_port}", "credentials": [name]}
+            for host, name in printers.items()
+        ],
+        "poll": {"interval": "5s", "timeout": "1s", "retries": 1},
+        **extra,
+    }
 
 
 def fast_rules(source: Path, dest: Path, interval: str = "1s") -> dict[str, Any]:

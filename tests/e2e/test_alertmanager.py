@@ -32,6 +32,7 @@ from tests.e2e.processes import (
     Process,
     WebhookReceiver,
     fast_rules,
+    fleet_config,
     require_binaries,
     silent_agent_alert,
     wait_for,
@@ -115,17 +116,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     snmp_port = free_udp_port(hosts)
     exporter_port, prom_port, am_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
 
-    config = {
-        "credentials": [
-            {"name": name, "version": "2c", "community": name} for name in PRINTERS.values()
-        ],
-        "targets": [
-            {"address": f"{host}:{snmp_port}", "credentials": [name]}
-            for host, name in PRINTERS.items()
-        ]
-        + [{"address": f"{DEAD}:{snmp_port}", "credentials": ["color_mfp"]}],
-        "poll": {"interval": "5s", "timeout": "1s", "retries": 1},
-    }
+    config = fleet_config({**PRINTERS, DEAD: "color_mfp"}, snmp_port)
     (tmp / "exporter.yml").write_text(yaml.safe_dump(config))
     fast_rules(ROOT / "alert_rules" / "printer.rules.yml", tmp / "rules.yml")
     (tmp / "prometheus.yml").write_text(

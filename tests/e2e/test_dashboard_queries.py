@@ -36,7 +36,7 @@ import yaml
 
 from demo.living import VARIATION_DIR, write_recordings
 from demo.simulator import Simulator, free_tcp_port, free_udp_port
-from tests.e2e.processes import Process, wait_for
+from tests.e2e.processes import Process, fast_rules, wait_for
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration
@@ -111,17 +111,6 @@ def _require_prometheus() -> str:
     return path
 
 
-def _fast_rules(dest: Path) -> None:
-    """The bundled rules, evaluated every second, each `for:` cut to 0s."""
-    rules = yaml.safe_load((ROOT / "alert_rules" / "printer.rules.yml").read_text("utf-8"))
-    for group in rules["groups"]:
-        group["interval"] = "1s"
-        for rule in group["rules"]:
-            if "alert" in rule:
-                rule["for"] = "0s"
-    dest.write_text(yaml.safe_dump(rules), encoding="utf-8")
-
-
 def _write_configs(tmp: Path, snmp_port: int, exporter_port: int) -> None:
     names = sorted({*POLLED.values(), *FOUND.values()})
     (found_host,) = FOUND
@@ -141,7 +130,7 @@ def _write_configs(tmp: Path, snmp_port: int, exporter_port: int) -> None:
         "poll": {"interval": "2s", "timeout": "1s", "retries": 1},
     }
     (tmp / "exporter.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    _fast_rules(tmp / "rules.yml")
+    fast_rules(ROOT / "alert_rules" / "printer.rules.yml", tmp / "rules.yml")
     prometheus = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(tmp / "rules.yml")],

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from demo.simulator import Simulator, free_tcp_port, free_udp_port
-from tests.e2e.processes import Process, silent_agent_alert, wait_for
+from tests.e2e.processes import Process, fast_rules, fleet_config, silent_agent_alert, wait_for
 from tests.oracle import FIXTURES
 
 pytestmark = [
@@ -43,26 +43,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     snmp_port = free_udp_port(hosts)
     exporter_port, prom_port, am_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
 
-    config = {
-        "credentials": [
-            {"name": name, "version": "2c", "community": name} for name in PRINTERS.values()
-        ],
-        "targets": [
-            {"address": f"{host}:{snmp_port}", "credentials": [name]}
-            for host, name in PRINTERS.items()
-        ]
-        + [{"address": f"{DEAD}:{snmp_port}", "credentials": ["color_mfp"]}],
-        "poll": {"interval": "5s", "timeout": "1s", "retries": 1},
-    }
+    config = fleet_config({**PRINTERS, DEAD: "color_mfp"}, snmp_port)
     (tmp / "exporter.yml").write_text(yaml.safe_dump(config))
 
-    rules = yaml.safe_load((ROOT / "alert_rules" / "printer.rules.yml").read_text())
-    for group in rules["groups"]:
-        group["interval"] = "1s"
-        for rule in group["rules"]:
-            if "alert" in rule:
-                rule["for"] = "0s"
-    (tmp / "rules.yml").write_text(yaml.safe_dump(rules))
+    fast_rules(ROOT / "alert_rules" / "printer.rules.yml", tmp / "rules.yml")
     (tmp / "prometheus.yml").write_text(
         yaml.safe_dump(
             {

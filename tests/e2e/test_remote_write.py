@@ -37,7 +37,7 @@ import yaml
 
 from demo.simulator import Simulator, free_tcp_port, free_udp_port
 from exporter.config import shard_of
-from tests.e2e.processes import Process, fast_rules, require_binaries, wait_for
+from tests.e2e.processes import Process, fast_rules, fleet_config, require_binaries, wait_for
 from tests.oracle import FIXTURES
 
 pytestmark = pytest.mark.integration
@@ -106,19 +106,7 @@ class Stack:
 
 
 def exporter_config(site: str, snmp_port: int, shard: str) -> dict[str, Any]:
-    printers = SITES[site] | dict([GOING_DOWN[site]])
-    return {
-        "credentials": [
-            {"name": name, "version": "2c", "community": name}
-            for name in sorted(set(printers.values()))
-        ],
-        "targets": [
-            {"address": f"{host}:{snmp_port}", "credentials": [name]}
-            for host, name in printers.items()
-        ],
-        "poll": {"interval": "5s", "timeout": "1s", "retries": 1},
-        "shard": shard,
-    }
+    return fleet_config(SITES[site] | dict([GOING_DOWN[site]]), snmp_port, shard=shard)
 
 
 def site_agent_config(example: dict[str, Any], site: Site, central: str) -> dict[str, Any]:
