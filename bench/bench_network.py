@@ -38,6 +38,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from bench.relay import Relay
 from demo.simulator import Simulator, free_udp_port
 from exporter.config import EwsSettings, PollConfig, TlsPin
 from exporter.device import DeviceRead, read_device
@@ -112,7 +113,7 @@ async def ews_case(
     name: str, routes: dict[str, Any], read: DeviceRead, profile: str, tls: bool
 ) -> dict[str, Any]:
     context, pin = _tls() if tls else (None, None)
-    async with serving(routes, context) as server, _Relay(server.port) as relay:
+    async with serving(routes, context) as server, Relay(server.port) as relay:
         settings = EwsSettings(
             scheme="https" if tls else "http",
             port=relay.port,
@@ -140,49 +141,6 @@ async def ews_case(
         "counters_added": filled,
         "sources_added": len(done.snapshot.sources) - len(read.snapshot.sources),
     }
-
-
-class _Relay:
-    """A TCP relay on loopback that counts the bytes each way: what the wire carries."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.port = 0
-        self.up = 0
-        self.down = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> _Relay:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
-            try:
-                while data := await src.read(65536):
-                    if up:
-                        self.up += len(data)
-                    else:
-                        self.down += len(data)
-                    dst.write(data)
-                    await dst.drain()
-            except OSError:
-                pass
-            finally:
-                dst.close()
-
-        try:
-            async with asyncio.timeout(30):
-                await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
-        except (TimeoutError, asyncio.CancelledError):  # the bench ending mid-connection
-            writer.close()
 
 
 def _tls() -> tuple[ssl.SSLContext, TlsPin]:

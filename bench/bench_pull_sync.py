@@ -38,6 +38,7 @@ from typing import Any
 
 import trustme
 
+from bench.relay import Relay
 from exporter.device import read_device
 from exporter.snmp.memory import MemoryClient, load_snmprec
 from pull_sync.archive import ArchiveClient
@@ -99,59 +100,6 @@ def fleet(templates: list[dict[str, Any]], count: int, tick: int) -> list[dict[s
         ]
         out.append(doc)
     return out
-
-
-# --- a byte-counting relay ----------------------------------------------------------------
-
-
-class Relay:
-    """127.0.0.1:port -> target port, counting the bytes each way."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.up = 0
-        self.down = 0
-        self.connections = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
-        for task in self._tasks:
-            task.cancel()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        self.connections += 1
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
-            try:
-                while data := await src.read(65536):
-                    if up:
-                        self.up += len(data)
-                    else:
-                        self.down += len(data)
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
 
 
 @contextmanager
