@@ -176,12 +176,6 @@ def parse_spki_pin(value: object) -> bytes:
     return digest
 
 
-def parse_username(value: object) -> str:
-    if not isinstance(value, str) or not value or ":" in value or len(value) > 128:
-        raise Invalid(f"must be a user name without ':'. Got: {show(value)}")
-    return value
-
-
 def read_public_key(text: str) -> bytes:
     """An Ed25519 public key as PEM (SubjectPublicKeyInfo) or as base64 of its 32 raw bytes."""
     from cryptography.hazmat.primitives import serialization

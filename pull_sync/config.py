@@ -26,7 +26,7 @@ from typing import Any
 
 from exporter.config import format_duration
 from exporter.config._checker import Checker, Converter
-from exporter.config._values import Invalid, parse_int, parse_name
+from exporter.config._values import Invalid, parse_int, parse_name, parse_username
 from exporter.secret import Secret
 from exporter.yamlcheck import DocumentError, kind, parse, read_text, show
 from pull_sync._values import DEFAULT_EXPORTER_URL as DEFAULT_EXPORTER_URL
@@ -39,7 +39,6 @@ from pull_sync._values import (
     parse_proxy_url,
     parse_size,
     parse_spki_pin,
-    parse_username,
     read_public_key,
 )
 from pull_sync.errors import ConfigError

@@ -25,6 +25,7 @@ from exporter.config._values import (
     parse_int,
     parse_name,
     parse_port,
+    parse_username,
 )
 from exporter.secret import Secret
 from exporter.yamlcheck import show
@@ -76,12 +77,6 @@ def parse_pin(value: object) -> TlsPin:
 def _profile_name(value: object) -> str:
     if not isinstance(value, str) or not _PROFILE.match(value):
         raise Invalid(f"must be a profile name such as 'hp'. Got: {show(value)}")
-    return value
-
-
-def _username(value: object) -> str:
-    if not isinstance(value, str) or not value or ":" in value or len(value) > 128:
-        raise Invalid(f"must be a user name of 1 to 128 characters without ':'. Got: {show(value)}")
     return value
 
 
@@ -156,7 +151,7 @@ def _credentials(checker: Checker, value: object) -> tuple[HttpCredentials, ...]
         if raw is None:
             continue
         name = checker.required(raw, path, "name", parse_name)
-        username = checker.required(raw, path, "username", _username)
+        username = checker.required(raw, path, "username", parse_username)
         password = checker.secret(raw, path, "password", required=True)
         auth = checker.fields(raw, path, {"auth": _auth}).get("auth", "digest")
         if name is None or username is None or password is None:

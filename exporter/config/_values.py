@@ -26,6 +26,14 @@ class Invalid(ValueError):
     """One bad value. The caller adds the YAML path in front of the message."""
 
 
+def parse_username(value: object) -> str:
+    """An HTTP user name (the EWS credentials, pull_sync's archive login): basic auth ends
+    the name at the first ':', so one is refused rather than silently cut."""
+    if not isinstance(value, str) or not value or ":" in value or len(value) > 128:
+        raise Invalid(f"must be a user name of 1 to 128 characters without ':'. Got: {show(value)}")
+    return value
+
+
 # --- durations ---------------------------------------------------------------
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
